@@ -1,0 +1,43 @@
+# The two commands the README promises: `make run` and `make test`.
+# Both create (or reuse) a virtual environment in .venv and install the
+# package with envs/pip-constraints.txt, which pins torch so that a machine
+# with a local CPU wheel takes it instead of the multi-GB CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+CONFIG ?= config/config.yaml
+PYTEST_ARGS ?=
+
+.PHONY: install run tiny test lint unit clean-results
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml envs/pip-constraints.txt
+	$(BIN)/python -m pip install --upgrade pip >/dev/null
+	$(BIN)/python -m pip install -c envs/pip-constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+
+tiny: install
+	$(BIN)/snakemake --cores $(CORES) --configfile config/tiny.yaml
+
+lint: install
+	$(BIN)/ruff check src tests workflow
+	$(BIN)/ruff format --check src tests workflow
+	$(BIN)/snakemake --lint --configfile config/tiny.yaml
+	$(BIN)/python -m coexplore.envcheck envs
+
+# pytest exits 5 when it collects no test (e.g. PYTEST_ARGS="-k nothing"):
+# that is reported and not treated as a failure.
+test: install lint
+	$(BIN)/python -m pytest -ra $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5)"; exit 0; fi; exit $$rc
+
+unit: install
+	$(BIN)/python -m pytest -ra tests/unit $(PYTEST_ARGS)

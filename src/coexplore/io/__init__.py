@@ -1,0 +1,1 @@
+"""All file access lives here."""

@@ -1,0 +1,141 @@
+"""GeoTIFF / Cloud-Optimized GeoTIFF reading and writing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.errors import RasterioIOError
+
+from ..errors import InputError
+from .atomic import atomic_path
+
+
+def open_raster(path: str | Path) -> rasterio.io.DatasetReader:
+    """Open a raster, turning GDAL's errors into an :class:`InputError`.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, truncated or not a raster.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file does not exist", "check the path and the raw folder layout")
+    try:
+        return rasterio.open(path)
+    except RasterioIOError as exc:
+        raise InputError(
+            path,
+            f"not a readable raster ({exc})",
+            "re-download or regenerate the file; it may be truncated",
+        ) from exc
+
+
+def read_raster(
+    path: str | Path, *, indexes: int | Sequence[int] | None = None, masked: bool = False
+) -> tuple[np.ndarray, dict]:
+    """Read bands and the profile; truncated data raise :class:`InputError`."""
+    with open_raster(path) as src:
+        try:
+            data = src.read(indexes, masked=masked)
+        except RasterioIOError as exc:
+            raise InputError(
+                path, f"pixel data cannot be read ({exc})", "the file is probably truncated; re-download it"
+            ) from exc
+        profile = dict(src.profile)
+        profile["descriptions"] = src.descriptions
+    return data, profile
+
+
+def write_geotiff(
+    path: str | Path,
+    data: np.ndarray,
+    *,
+    transform: Affine,
+    crs: str,
+    nodata: float | int | None = None,
+    band_names: Sequence[str] | None = None,
+    units: Sequence[str] | str | None = None,
+    colormap: dict[int, tuple[int, int, int]] | None = None,
+    category_names: dict[int, str] | None = None,
+    tags: dict[str, str] | None = None,
+    cog: bool = True,
+) -> Path:
+    """Write a 2-D or 3-D (band, y, x) array as a (Cloud-Optimized) GeoTIFF, atomically.
+
+    Parameters
+    ----------
+    path
+        Target file.
+    data
+        Array (y, x) or (band, y, x).
+    transform, crs
+        Georeferencing.
+    nodata
+        Nodata value written to the header.
+    band_names, units
+        Per-band description and unit metadata (QGIS shows both).
+    colormap
+        Colour table for band 1 (categorical maps; dtype must be uint8).
+    category_names
+        Class names written as ``CLASS_<code>`` tags and a
+        ``CATEGORY_NAMES`` tag, for categorical maps.
+    tags
+        Extra dataset tags (provenance).
+    cog
+        Write with the COG driver (tiled, overviews) instead of plain GTiff.
+    """
+    arr = np.asarray(data)
+    if arr.ndim == 2:
+        arr = arr[None]
+    count, height, width = arr.shape
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count,
+        "dtype": arr.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "compress": "deflate",
+    }
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        mem_target = tmp.with_suffix(".plain.tif") if cog else tmp
+        with rasterio.open(mem_target, "w", **profile) as dst:
+            dst.write(arr)
+            if band_names is not None:
+                for i, name in enumerate(band_names, start=1):
+                    dst.set_band_description(i, str(name))
+            if units is not None:
+                unit_list = [units] * count if isinstance(units, str) else list(units)
+                for i, unit in enumerate(unit_list, start=1):
+                    dst.update_tags(i, units=unit)
+                    dst.set_band_unit(i, unit)
+            if colormap is not None:
+                dst.write_colormap(1, {int(k): tuple(v) + (255,) for k, v in colormap.items()})
+            all_tags = dict(tags or {})
+            if category_names:
+                all_tags.update({f"CLASS_{k}": v for k, v in category_names.items()})
+                all_tags["CATEGORY_NAMES"] = ",".join(
+                    f"{k}:{v}" for k, v in sorted(category_names.items())
+                )
+            if all_tags:
+                dst.update_tags(**all_tags)
+        if cog:
+            from rasterio.shutil import copy as rio_copy
+
+            rio_copy(
+                mem_target,
+                tmp,
+                driver="COG",
+                compress="deflate",
+                overview_resampling="nearest" if colormap is not None else "average",
+            )
+            mem_target.unlink()
+    return path

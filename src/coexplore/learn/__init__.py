@@ -1,0 +1,1 @@
+"""Samples, splits, training, evaluation."""

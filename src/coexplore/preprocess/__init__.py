@@ -1,0 +1,1 @@
+"""Preprocessing: radiometry, atmosphere, geometry, resampling, denoising."""
