@@ -104,7 +104,7 @@ class Grid:
         """The grid with pixels ``factor`` times larger covering the same extent."""
         return Grid(
             crs=self.crs,
-            transform=self.transform * Affine.scale(factor),
+            transform=self.transform @ Affine.scale(factor),
             width=int(np.ceil(self.width / factor)),
             height=int(np.ceil(self.height / factor)),
         )

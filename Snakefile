@@ -1,0 +1,21 @@
+# coexplore: multi-source remote sensing time cubes for the joint exploration
+# of mineral resources and renewable energy. A table of contents: the logic is
+# in src/coexplore, the rules in workflow/rules, the scripts in workflow/scripts.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synth.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/cube.smk"
+
+
+rule all:
+    input:
+        all_targets,
+    default_target: True

@@ -1,0 +1,177 @@
+"""Zarr time cubes and per-scene GeoTIFFs on the common grid.
+
+A cube store holds ``data`` (time, band, y, x) float32 (static layers:
+(band, y, x)), ``filled`` (same dims, bool: the value was gap-filled), CRS
+metadata readable with rioxarray, and provenance in the attributes. Stores
+are written to a temporary sibling and renamed, so a killed job never leaves
+a store that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from .. import __version__
+from ..errors import InputError
+from ..grid import Grid
+from .atomic import atomic_path
+from .rasters import read_raster, write_geotiff
+
+
+def empty_like_grid(
+    grid: Grid,
+    bands: Sequence[str],
+    times: pd.DatetimeIndex | None = None,
+    *,
+    chunks: int | None = None,
+) -> xr.Dataset:
+    """A dask-backed NaN cube template on ``grid`` (for region writes)."""
+    import dask.array as da
+
+    shape: tuple[int, ...]
+    dims: tuple[str, ...]
+    if times is None:
+        dims, shape = ("band", "y", "x"), (len(bands), grid.height, grid.width)
+    else:
+        dims, shape = ("time", "band", "y", "x"), (len(times), len(bands), grid.height, grid.width)
+    c = chunks or max(grid.height, grid.width)
+    chunk_shape = tuple(1 if d in ("time", "band") else c for d in dims)
+    data = da.full(shape, np.nan, dtype="float32", chunks=chunk_shape)
+    filled = da.zeros(shape, dtype=bool, chunks=chunk_shape)
+    return to_dataset(data, grid=grid, bands=bands, times=times, filled=filled)
+
+
+def to_dataset(
+    data: Any,
+    *,
+    grid: Grid,
+    bands: Sequence[str],
+    times: pd.DatetimeIndex | None = None,
+    filled: Any | None = None,
+    attrs: dict[str, Any] | None = None,
+) -> xr.Dataset:
+    """Wrap an array (numpy or dask) as a cube Dataset with coordinates and CRS."""
+    coords: dict[str, Any] = {
+        "band": list(bands),
+        "y": grid.y_coords(),
+        "x": grid.x_coords(),
+    }
+    dims: tuple[str, ...] = ("band", "y", "x")
+    if times is not None:
+        coords["time"] = pd.DatetimeIndex(times)
+        dims = ("time", *dims)
+    ds = xr.Dataset({"data": (dims, data)}, coords=coords)
+    if filled is not None:
+        ds["filled"] = (dims, filled)
+    ds = ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+    ds["data"].attrs["grid_mapping"] = "spatial_ref"
+    ds.attrs.update({"coexplore_version": __version__, **(attrs or {})})
+    return ds
+
+
+def _jsonable_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, str | int | float | bool) or v is None:
+            out[k] = v
+        else:
+            out[k] = json.dumps(v, default=str)
+    return out
+
+
+def write_cube(ds: xr.Dataset, path: str | Path, *, chunks: int = 256) -> Path:
+    """Write a cube Dataset to Zarr atomically (computes dask arrays chunk by chunk)."""
+    ds = ds.copy()
+    ds.attrs = _jsonable_attrs(ds.attrs)
+    enc_chunks = {"time": 1, "band": 1, "y": chunks, "x": chunks}
+    encoding = {}
+    for name in ds.data_vars:
+        var = ds[name]
+        if var.ndim == 0:
+            continue
+        encoding[name] = {
+            "chunks": tuple(
+                min(enc_chunks.get(d, s), s) for d, s in zip(var.dims, var.shape, strict=True)
+            )
+        }
+    # dask chunks must align with the zarr chunks
+    ds = ds.chunk({d: c for d, c in enc_chunks.items() if d in ds.dims})
+    with atomic_path(path) as tmp:
+        ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=2)
+    return Path(path)
+
+
+def open_cube(path: str | Path, *, chunks: dict | str | None = "auto") -> xr.Dataset:
+    """Open a cube store with its CRS.
+
+    Raises
+    ------
+    InputError
+        If the store is missing or incomplete.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "cube store does not exist", "run the workflow stage that builds it")
+    try:
+        ds = xr.open_zarr(path, chunks=chunks, consolidated=True, decode_coords="all")
+    except Exception as exc:  # zarr raises several unrelated types for broken stores
+        raise InputError(path, f"not a readable Zarr cube ({exc})", "delete it and rerun") from exc
+    if "data" not in ds:
+        raise InputError(path, "store has no 'data' variable", "delete it and rerun")
+    return ds
+
+
+def write_scene(
+    tif_path: str | Path,
+    qa_path: str | Path,
+    data: np.ndarray,
+    qa: dict[str, Any],
+    *,
+    grid: Grid,
+    bands: Sequence[str],
+) -> None:
+    """Write one ingested scene (band, y, x) as a COG plus its QA record (JSON)."""
+    arr = np.asarray(data, dtype="float32")
+    write_geotiff(
+        tif_path,
+        arr,
+        transform=grid.transform,
+        crs=grid.crs,
+        nodata=float("nan"),
+        band_names=bands,
+        tags={"STATUS": str(qa.get("status", "ok")), "SCENE_ID": str(qa.get("scene_id", ""))},
+    )
+    with atomic_path(qa_path) as tmp:
+        Path(tmp).write_text(json.dumps(qa, indent=1, default=_json_default))
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, pd.Timestamp):
+        return o.isoformat()
+    return str(o)
+
+
+def read_scene(tif_path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """Read an ingested scene: (band, y, x) float32 with NaN and its band names."""
+    arr, profile = read_raster(tif_path)
+    return arr.astype("float32"), list(profile["descriptions"])
+
+
+def read_qa(qa_path: str | Path) -> dict[str, Any]:
+    """Read a scene QA record."""
+    try:
+        return json.loads(Path(qa_path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(
+            qa_path, f"unreadable QA record ({exc})", "rerun the scene's ingest"
+        ) from exc

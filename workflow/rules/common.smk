@@ -1,0 +1,103 @@
+# Config validation, scene discovery, input functions, wildcard constraints.
+from pathlib import Path
+
+from coexplore import layout
+from coexplore.config import area_years, validate_config
+from coexplore.sensors import Drone, Landsat8, Meteo, Sentinel1, Static
+from coexplore.synth import plan_acquisitions
+
+validate_config(config, Path(workflow.current_basedir).parent / "schemas" / "config.schema.yaml")
+
+AREAS = list(config["areas"])
+ENV = "../../envs/coexplore.yaml"
+CUBE_SOURCES = {"landsat8": Landsat8, "sentinel1": Sentinel1, "drone": Drone}
+
+
+wildcard_constraints:
+    area="|".join(AREAS),
+    scene=r"[A-Za-z0-9_]+",
+    source="landsat8|sentinel1|drone",
+    layer="dem|geology",
+
+
+def area_cfg(area):
+    return config["areas"][area]
+
+
+def is_synthetic(area):
+    return area_cfg(area)["raw_dir"] is None
+
+
+def raw_dir(area):
+    return f"results/{area}/raw" if is_synthetic(area) else area_cfg(area)["raw_dir"]
+
+
+_SCENES = {}
+
+
+def scenes(area, source):
+    """Scene / product / flight ids of one source: planned for the embedded
+    study area (from the config alone), discovered on disk for user data."""
+    key = (area, source)
+    if key not in _SCENES:
+        if source not in area_cfg(area)["sources"]:
+            _SCENES[key] = []
+        elif is_synthetic(area):
+            _SCENES[key] = plan_acquisitions(area_cfg(area)).get(source, [])
+        else:
+            raw = raw_dir(area)
+            _SCENES[key] = {
+                "landsat8": layout.discover_landsat,
+                "sentinel1": layout.discover_sentinel1,
+                "drone": layout.discover_drone,
+            }[source](raw)
+    return _SCENES[key]
+
+
+def landsat_inputs(wc):
+    raw = raw_dir(wc.area)
+    files = [str(p) for p in layout.landsat_scene_files(raw, wc.scene)]
+    gcp = str(layout.landsat_gcp_path(raw, wc.scene))
+    # the GCP file is optional for user data
+    if not is_synthetic(wc.area) and not Path(gcp).exists():
+        files.remove(gcp)
+    return files
+
+
+def sentinel1_inputs(wc):
+    safe = layout.sentinel1_safe_dir(raw_dir(wc.area), wc.scene)
+    if is_synthetic(wc.area):
+        return [str(safe / "manifest.safe")]
+    return [str(p) for p in sorted(safe.rglob("*")) if p.is_file()]
+
+
+def scene_outputs(area, source):
+    ids = scenes(area, source)
+    return {
+        "tifs": expand("results/{area}/scenes/{source}/{scene}.tif", area=area, source=source, scene=ids),
+        "qas": expand("results/{area}/scenes/{source}/{scene}.qa.json", area=area, source=source, scene=ids),
+    }
+
+
+def cube_inputs(wc):
+    return scene_outputs(wc.area, wc.source)
+
+
+def cubes_of(area):
+    srcs = area_cfg(area)["sources"]
+    out = [f"results/{area}/cubes/{s}.zarr" for s in srcs]
+    out += [f"results/{area}/cubes/{layer}.zarr" for layer in ("dem", "geology")]
+    return out
+
+
+def qa_inputs(wc):
+    srcs = [s for s in area_cfg(wc.area)["sources"] if s in CUBE_SOURCES]
+    return [f"results/{wc.area}/qa/{s}_scenes.csv" for s in srcs]
+
+
+def all_targets(wc=None):
+    out = []
+    for area in AREAS:
+        out += cubes_of(area)
+        out.append(f"results/{area}/qa/scenes.csv")
+    return out
