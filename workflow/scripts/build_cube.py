@@ -3,7 +3,7 @@
 import dask
 
 from coexplore.logs import setup_logging
-from coexplore.pipeline import step_build_cube
+from coexplore.steps.spine import step_build_cube
 
 setup_logging(snakemake.log[0])
 with dask.config.set(scheduler="threads", num_workers=snakemake.threads):

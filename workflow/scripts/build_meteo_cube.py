@@ -1,7 +1,7 @@
 """Rule build_meteo_cube: station QC, aggregation, interpolation, gap filling."""
 
 from coexplore.logs import setup_logging
-from coexplore.pipeline import step_build_meteo_cube
+from coexplore.steps.spine import step_build_meteo_cube
 
 setup_logging(snakemake.log[0])
 step_build_meteo_cube(

@@ -1,7 +1,7 @@
 """Rule ingest_static: a static layer (DEM, geology) onto the common grid."""
 
 from coexplore.logs import setup_logging
-from coexplore.pipeline import step_ingest_static
+from coexplore.steps.spine import step_ingest_static
 
 setup_logging(snakemake.log[0])
 step_ingest_static(

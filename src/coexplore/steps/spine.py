@@ -1,6 +1,4 @@
-"""Workflow steps: each reads its inputs, calls the library, writes its
-outputs atomically. Rule scripts call exactly one of these, so every step is
-reachable from unit tests without Snakemake."""
+"""Steps of the pipeline spine: ingest, cubes, scene QA."""
 
 from __future__ import annotations
 
@@ -12,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import time_index
-from .cube import (
+from ..config import time_index
+from ..cube import (
     COREG_BAND,
     build_cube,
     coregistration_check,
@@ -22,10 +20,10 @@ from .cube import (
     write_qa_table,
     write_static_cube,
 )
-from .errors import SceneSkipped
-from .grid import Grid
-from .io.cubes import open_cube, read_qa, write_scene
-from .sensors import Drone, Landsat8, Meteo, Sentinel1, Static
+from ..errors import SceneSkipped
+from ..grid import Grid
+from ..io.cubes import open_cube, write_scene
+from ..sensors import Drone, Landsat8, Meteo, Sentinel1, Static
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +67,8 @@ def step_ingest_landsat8(
     scene_dir: str | Path, grid_cfg: dict, options: dict, tif: str | Path, qa: str | Path
 ) -> dict[str, Any]:
     """Ingest one Landsat 8 scene onto the grid (see ingest.landsat8)."""
-    from .ingest.landsat8 import ingest_landsat8
-    from .layout import landsat_gcp_path
+    from ..ingest.landsat8 import ingest_landsat8
+    from ..layout import landsat_gcp_path
 
     grid = Grid.from_config(grid_cfg)
     scene_dir = Path(scene_dir)
@@ -95,7 +93,7 @@ def step_ingest_sentinel1(
     safe_dir: str | Path, grid_cfg: dict, options: dict, tif: str | Path, qa: str | Path
 ) -> dict[str, Any]:
     """Ingest one Sentinel-1 GRD product onto the grid (see ingest.sentinel1)."""
-    from .ingest.sentinel1 import ingest_sentinel1
+    from ..ingest.sentinel1 import ingest_sentinel1
 
     grid = Grid.from_config(grid_cfg)
     safe_dir = Path(safe_dir)
@@ -117,7 +115,7 @@ def step_ingest_sentinel1(
 
 def step_ingest_drone(path: str | Path, grid_cfg: dict, tif: str | Path, qa: str | Path) -> dict:
     """Aggregate one drone orthomosaic onto the grid (see ingest.drone)."""
-    from .ingest.drone import ingest_drone
+    from ..ingest.drone import ingest_drone
 
     grid = Grid.from_config(grid_cfg)
     return _write_result_or_skip(
@@ -134,7 +132,7 @@ def step_ingest_static(
     path: str | Path, grid_cfg: dict, layer: str, out: str | Path, *, chunks: int = 256
 ) -> None:
     """Resample a static layer (dem, geology) onto the grid as a cube store."""
-    from .ingest.static import ingest_static
+    from ..ingest.static import ingest_static
 
     grid = Grid.from_config(grid_cfg)
     da = ingest_static(path, grid, layer=layer)
@@ -218,7 +216,7 @@ def step_build_meteo_cube(
     qc_out: str | Path,
 ) -> pd.DataFrame:
     """Station QC, aggregation and interpolation to the grid, gap filling."""
-    from .ingest.meteo import ingest_meteo
+    from ..ingest.meteo import ingest_meteo
 
     grid = Grid.from_config(area["grid"])
     times = time_index(area)
@@ -251,7 +249,6 @@ def step_collect_scene_qa(tables: Sequence[str | Path], out: str | Path) -> pd.D
 
 
 __all__ = [
-    "read_qa",
     "step_build_cube",
     "step_build_meteo_cube",
     "step_collect_scene_qa",
