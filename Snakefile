@@ -6,13 +6,20 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default run; `--configfile` replaces it (instead of merging into it,
+# which would add the default study area to every other configuration).
+if not config:
+
+    configfile: "config/config.yaml"
+
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synth.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/cube.smk"
+include: "workflow/rules/fusion.smk"
+include: "workflow/rules/classical.smk"
 
 
 rule all:

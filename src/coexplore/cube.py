@@ -335,9 +335,9 @@ def build_cube(
             comp = composite(np.stack(stack), method).astype("float32")
             n_obs[ti] = len(members)
             region = to_dataset(comp[None], grid=grid, bands=bands, times=times[ti : ti + 1])
-            region.drop_vars("spatial_ref").to_zarr(
-                tmp_dir, region={"time": slice(ti, ti + 1)}, consolidated=False
-            )
+            region = region.drop_vars(["spatial_ref", "band", "y", "x"])
+            region["data"].attrs.pop("grid_mapping", None)
+            region.to_zarr(tmp_dir, region={"time": slice(ti, ti + 1)}, consolidated=False)
         comp_ds = xr.open_zarr(tmp_dir, consolidated=False, chunks={})
         data = comp_ds["data"].data.rechunk({0: -1, 1: 1, 2: chunks, 3: chunks})
         if fill:

@@ -22,4 +22,10 @@ def setup_logging(path: str | Path | None, *, level: int = logging.INFO) -> logg
     )
     logging.captureWarnings(True)
     warnings.simplefilter("default")
-    return logging.getLogger("coexplore")
+    logger = logging.getLogger("coexplore")
+
+    def _log_uncaught(exc_type, exc, tb):  # the traceback goes to the rule's log too
+        logger.critical("uncaught %s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb))
+
+    sys.excepthook = _log_uncaught
+    return logger

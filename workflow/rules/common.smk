@@ -18,6 +18,7 @@ wildcard_constraints:
     scene=r"[A-Za-z0-9_]+",
     source="landsat8|sentinel1|drone",
     layer="dem|geology",
+    year=r"\d{4}",
 
 
 def area_cfg(area):
@@ -95,9 +96,45 @@ def qa_inputs(wc):
     return [f"results/{wc.area}/qa/{s}_scenes.csv" for s in srcs]
 
 
+def truth_path(area, year):
+    return str(layout.truth_landuse_path(raw_dir(area), int(year)))
+
+
+def classical_years(area):
+    years = config["classical"]["years"]
+    return years if years is not None else area_years(area_cfg(area))
+
+
+def feature_cfg(area):
+    """The features block restricted to the sources the area has."""
+    cfg = dict(config["features"])
+    cfg["sources"] = [s for s in cfg["sources"] if s in area_cfg(area)["sources"]]
+    return cfg
+
+
+def feature_inputs(wc):
+    srcs = feature_cfg(wc.area)["sources"]
+    out = {s: f"results/{wc.area}/cubes/{s}.zarr" for s in srcs}
+    out["dem"] = f"results/{wc.area}/cubes/dem.zarr"
+    if config["features"].get("geology"):
+        out["geology"] = f"results/{wc.area}/cubes/geology.zarr"
+    return out
+
+
+def classical_targets(area):
+    years = area_years(area_cfg(area))
+    return [
+        f"results/{area}/cubes/fused.zarr",
+        f"results/{area}/features/selection.csv",
+        f"results/{area}/models/classical/metrics.csv",
+        *(f"results/{area}/maps/landuse_{y}.tif" for y in years),
+    ]
+
+
 def all_targets(wc=None):
     out = []
     for area in AREAS:
         out += cubes_of(area)
         out.append(f"results/{area}/qa/scenes.csv")
+        out += classical_targets(area)
     return out

@@ -72,7 +72,9 @@ def to_dataset(
     if filled is not None:
         ds["filled"] = (dims, filled)
     ds = ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
-    ds["data"].attrs["grid_mapping"] = "spatial_ref"
+    for name in ds.data_vars:  # one place for the grid mapping: the attribute
+        ds[name].encoding.pop("grid_mapping", None)
+        ds[name].attrs["grid_mapping"] = "spatial_ref"
     ds.attrs.update({"coexplore_version": __version__, **(attrs or {})})
     return ds
 
