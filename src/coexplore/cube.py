@@ -269,6 +269,7 @@ def build_cube(
     edge_limit: int = 3,
     chunks: int = 256,
     attrs: dict[str, Any] | None = None,
+    extra_looks: int = 0,
 ) -> xr.Dataset:
     """Composite ingested scenes onto the regular time axis, gap-fill, write Zarr.
 
@@ -289,6 +290,9 @@ def build_cube(
         (``shift_dy_px``, ``shift_dx_px``); scenes absent get none.
     fill
         Gap-fill (linear in time, then Gaussian on filled cells).
+    extra_looks
+        Acquisitions not in ``refs`` that still looked at the area (scenes
+        skipped as all-cloud); they count in ``clear_fraction``.
 
     Returns
     -------
@@ -316,6 +320,7 @@ def build_cube(
     template = empty_like_grid(grid, bands, times, chunks=chunks)
     template.drop_vars("filled").to_zarr(tmp_dir, mode="w", compute=False, consolidated=False)
     n_obs = np.zeros(len(times), dtype=int)
+    clear_count = np.zeros(grid.shape, dtype=np.int32)
     try:
         for ti in range(len(times)):
             members = [r for r in refs if edges[ti] <= r.time < edges[ti + 1]]
@@ -332,6 +337,7 @@ def build_cube(
                 if sdy or sdx:
                     arr = np.stack([apply_subpixel_shift(b, sdy, sdx) for b in arr])
                 stack.append(arr)
+                clear_count += np.isfinite(arr).any(axis=0)
             comp = composite(np.stack(stack), method).astype("float32")
             n_obs[ti] = len(members)
             region = to_dataset(comp[None], grid=grid, bands=bands, times=times[ti : ti + 1])
@@ -360,6 +366,17 @@ def build_cube(
                 "source_scenes": [r.scene_id for r in refs],
                 **(attrs or {}),
             },
+        )
+        # share of acquisitions with a valid observation per cell: the
+        # complement of the cloud (and shadow) frequency for optical sources
+        looks = len(refs) + int(extra_looks)
+        ds["clear_fraction"] = (("y", "x"), (clear_count / max(looks, 1)).astype("float32"))
+        ds["clear_fraction"].attrs.update(
+            {
+                "grid_mapping": "spatial_ref",
+                "long_name": "valid observations / acquisitions",
+                "acquisitions": looks,
+            }
         )
         write_cube(ds, out_path, chunks=chunks)
     finally:

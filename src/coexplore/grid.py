@@ -111,5 +111,7 @@ class Grid:
 
     def contains(self, bounds: tuple[float, float, float, float]) -> bool:
         """Whether ``bounds`` (in this grid's CRS) overlap the grid."""
-        l, b, r, t = self.bounds
-        return not (bounds[2] <= l or bounds[0] >= r or bounds[3] <= b or bounds[1] >= t)
+        left, bottom, right, top = self.bounds
+        return not (
+            bounds[2] <= left or bounds[0] >= right or bounds[3] <= bottom or bounds[1] >= top
+        )

@@ -80,7 +80,11 @@ def discover_landsat(raw: Path | str) -> list[str]:
     """Scene ids of the Landsat scene folders under ``raw/landsat8``, sorted."""
     d = Path(raw) / "landsat8"
     pat = re.compile(Landsat8.scene_pattern + "$")
-    return sorted(p.name for p in d.glob("*") if p.is_dir() and pat.match(p.name)) if d.is_dir() else []
+    return (
+        sorted(p.name for p in d.glob("*") if p.is_dir() and pat.match(p.name))
+        if d.is_dir()
+        else []
+    )
 
 
 def discover_sentinel1(raw: Path | str) -> list[str]:

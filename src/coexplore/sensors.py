@@ -107,7 +107,9 @@ class Sentinel1:
     bands: ClassVar[tuple[str, ...]] = ("vv", "vh")
     resolution: ClassVar[float] = 10.0
     revisit_days: ClassVar[int] = 12
-    safe_pattern: ClassVar[str] = r"S1[AB]_IW_GRD[HM]_1S[DS][VH]_\d{8}T\d{6}_\d{8}T\d{6}_\d{6}_[0-9A-F]{6}_[0-9A-F]{4}\.SAFE"
+    safe_pattern: ClassVar[str] = (
+        r"S1[AB]_IW_GRD[HM]_1S[DS][VH]_\d{8}T\d{6}_\d{8}T\d{6}_\d{6}_[0-9A-F]{6}_[0-9A-F]{4}\.SAFE"
+    )
 
 
 @dataclass(frozen=True)

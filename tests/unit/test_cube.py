@@ -36,7 +36,9 @@ def test_gap_fill_is_independent_of_chunking():
     rng = np.random.default_rng(1)
     a = rng.normal(size=(12, 2, 40, 40)).astype("float32")
     a[rng.random(a.shape) < 0.3] = np.nan
-    ref_v, ref_m = gap_fill(da.from_array(a, chunks=(-1, 1, 40, 40)), smooth_sigma=1.5, edge_limit=3)
+    ref_v, ref_m = gap_fill(
+        da.from_array(a, chunks=(-1, 1, 40, 40)), smooth_sigma=1.5, edge_limit=3
+    )
     chk_v, chk_m = gap_fill(da.from_array(a, chunks=(-1, 1, 13, 9)), smooth_sigma=1.5, edge_limit=3)
     np.testing.assert_allclose(chk_v.compute(), ref_v.compute(), rtol=1e-6, atol=1e-6)
     assert (chk_m.compute() == ref_m.compute()).all()
@@ -65,7 +67,9 @@ def test_cube_roundtrip_with_crs(tmp_path):
     grid = Grid.from_bounds("EPSG:32650", (500000, 4400000, 500200, 4400100), 10)
     times = pd.date_range("2021-01-01", periods=3, freq="MS")
     data = np.arange(3 * 2 * 10 * 20, dtype="float32").reshape(3, 2, 10, 20)
-    ds = to_dataset(data, grid=grid, bands=["a", "b"], times=times, attrs={"source": "x", "scenes": [1, 2]})
+    ds = to_dataset(
+        data, grid=grid, bands=["a", "b"], times=times, attrs={"source": "x", "scenes": [1, 2]}
+    )
     write_cube(ds, tmp_path / "c.zarr", chunks=16)
     back = open_cube(tmp_path / "c.zarr")
     np.testing.assert_array_equal(back["data"].values, data)

@@ -17,8 +17,8 @@ from .test_ingest_landsat8 import CRS, GRID, SCENE_ID, make_scene
 
 
 def _grid_cfg(grid: Grid) -> dict:
-    l, b, r, t = grid.bounds
-    return {"crs": grid.crs, "resolution": grid.resolution, "extent": [l, b, r, t]}
+    left, bottom, right, top = grid.bounds
+    return {"crs": grid.crs, "resolution": grid.resolution, "extent": [left, bottom, right, top]}
 
 
 def test_ingest_step_writes_scene_and_qa(tmp_path):
@@ -34,8 +34,14 @@ def test_ingest_step_writes_scene_and_qa(tmp_path):
 
 @pytest.mark.parametrize("case", ["all_cloud", "outside"])
 def test_skipped_scene_is_recorded_with_warning(tmp_path, caplog, case):
-    scene = make_scene(tmp_path / "raw" / "landsat8", cloud="all" if case == "all_cloud" else "block")
-    grid = GRID if case == "all_cloud" else Grid.from_bounds(CRS, (600000, 4400000, 600600, 4400600), 10)
+    scene = make_scene(
+        tmp_path / "raw" / "landsat8", cloud="all" if case == "all_cloud" else "block"
+    )
+    grid = (
+        GRID
+        if case == "all_cloud"
+        else Grid.from_bounds(CRS, (600000, 4400000, 600600, 4400600), 10)
+    )
     tif, qa = tmp_path / "s.tif", tmp_path / "s.qa.json"
     with caplog.at_level(logging.WARNING):
         rec = step_ingest_landsat8(scene.folder, _grid_cfg(grid), {}, tif, qa)
@@ -63,7 +69,9 @@ def test_broken_scene_fails_and_leaves_no_output(tmp_path):
 def test_mtl_missing_key_fails_and_leaves_no_output(tmp_path):
     scene = make_scene(tmp_path / "raw" / "landsat8")
     mtl = next(scene.folder.glob("*_MTL.txt"))
-    mtl.write_text("\n".join(ln for ln in mtl.read_text().splitlines() if "SUN_ELEVATION" not in ln))
+    mtl.write_text(
+        "\n".join(ln for ln in mtl.read_text().splitlines() if "SUN_ELEVATION" not in ln)
+    )
     out = tmp_path / "out"
     with pytest.raises(MetadataError, match="SUN_ELEVATION"):
         step_ingest_landsat8(scene.folder, _grid_cfg(GRID), {}, out / "s.tif", out / "s.qa.json")

@@ -38,11 +38,15 @@ def _run(
         env=env,
     )
     if proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
     return proc
 
 
-def planned_jobs(workdir: Path, *targets: str, configfile: str = "config/tiny.yaml") -> dict[str, int]:
+def planned_jobs(
+    workdir: Path, *targets: str, configfile: str = "config/tiny.yaml"
+) -> dict[str, int]:
     """Rule -> job count of a dry run (empty when there is nothing to do)."""
     proc = _run(workdir, *targets, "--dry-run", "--quiet", "rules", configfile=configfile)
     text = proc.stdout + proc.stderr
@@ -71,7 +75,10 @@ def tiny_run(tmp_path_factory) -> Path:
 
 
 def _cube_targets() -> list[str]:
-    return [f"results/tiny/cubes/{s}.zarr" for s in ("landsat8", "sentinel1", "drone", "meteo", "dem", "geology")]
+    return [
+        f"results/tiny/cubes/{s}.zarr"
+        for s in ("landsat8", "sentinel1", "drone", "meteo", "dem", "geology")
+    ]
 
 
 def test_cubes_are_valid(tiny_run):
@@ -105,7 +112,9 @@ def test_cubes_are_valid(tiny_run):
 def test_scene_qa_table(tiny_run):
     qa = pd.read_csv(tiny_run / "results/tiny/qa/scenes.csv")
     l8 = qa[qa.source == "landsat8"]
-    assert {"gcp_rmse_px", "coreg_residual_px", "cloud_fraction", "valid_fraction"} <= set(qa.columns)
+    assert {"gcp_rmse_px", "coreg_residual_px", "cloud_fraction", "valid_fraction"} <= set(
+        qa.columns
+    )
     ok = l8[l8.status == "ok"]
     assert len(ok) >= 5
     # co-registration after GCP correction: residuals under half a 10 m pixel

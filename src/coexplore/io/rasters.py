@@ -44,7 +44,9 @@ def read_raster(
             data = src.read(indexes, masked=masked)
         except RasterioIOError as exc:
             raise InputError(
-                path, f"pixel data cannot be read ({exc})", "the file is probably truncated; re-download it"
+                path,
+                f"pixel data cannot be read ({exc})",
+                "the file is probably truncated; re-download it",
             ) from exc
         profile = dict(src.profile)
         profile["descriptions"] = src.descriptions

@@ -122,10 +122,7 @@ def surface_reflectance(
 ) -> np.ndarray:
     """Invert ``rho = pi d^2 (L_sat - L_path) / (E_sun mu_s T_s T_v)``."""
     return (
-        np.pi
-        * earth_sun_distance**2
-        * (np.asarray(radiance) - l_path)
-        / (esun * mu_s * t_s * t_v)
+        np.pi * earth_sun_distance**2 * (np.asarray(radiance) - l_path) / (esun * mu_s * t_s * t_v)
     )
 
 

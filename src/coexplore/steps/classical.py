@@ -292,13 +292,17 @@ def step_train_classical(
     metrics = metrics.drop(columns=["split"]).sort_values("Kappa", ascending=False)
     _write_csv(metrics, out_dir / "metrics.csv")
     _write_csv(pd.concat(per_class_rows), out_dir / "per_class.csv")
-    ours = pd.DataFrame({("combined", "OA"): metrics["OA"], ("combined", "Kappa"): metrics["Kappa"]})
+    ours = pd.DataFrame(
+        {("combined", "OA"): metrics["OA"], ("combined", "Kappa"): metrics["Kappa"]}
+    )
     ours.columns = ours.columns.set_names(["method", "metric"])
     seed_cmp = compare_with_seed(ours)
     seed_cmp["OA_difference"] = seed_cmp["ours_OA"] - seed_cmp["seed_OA"]
     _write_csv(seed_cmp, out_dir / "seed_comparison.csv")
     if best is None:
-        raise DataError("classical.classifiers is empty; list at least one of " + ", ".join(CLASSIFIERS))
+        raise DataError(
+            "classical.classifiers is empty; list at least one of " + ", ".join(CLASSIFIERS)
+        )
     with atomic_path(out_dir / "best_model.pkl") as tmp:
         with open(tmp, "wb") as fh:
             pickle.dump({"name": best[0], "features": selected, "model": best[2]}, fh)

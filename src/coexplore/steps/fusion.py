@@ -104,9 +104,7 @@ def step_fuse_cubes(
         raise ConfigError(f"fusion.weights={weights!r}; use 'inverse_noise' or {{source: weight}}")
     # an area without one of the matched sources (e.g. no drone flights)
     # averages over the sources it has
-    match = {
-        band: {s: b for s, b in m.items() if s in cubes} for band, m in cfg["match"].items()
-    }
+    match = {band: {s: b for s, b in m.items() if s in cubes} for band, m in cfg["match"].items()}
     match = {band: m for band, m in match.items() if m}
     stack, weight_table = fused_band_stack(
         cubes,

@@ -189,6 +189,7 @@ def step_build_cube(
         edge_limit=cube_cfg["gap_fill"]["edge_limit"],
         chunks=cube_cfg["chunks"],
         attrs={"area": area.get("id", ""), "config": {"cube": cube_cfg, "grid": area["grid"]}},
+        extra_looks=len(refs) - len(ok),
     )
     table = pd.DataFrame([r.qa for r in refs])
     if shifts is not None and len(shifts):
