@@ -13,6 +13,8 @@ rule ingest_landsat8:
         options=config["ingest"]["landsat8"],
     log:
         "results/{area}/logs/ingest_landsat8/{scene}.log",
+    benchmark:
+        "results/{area}/benchmarks/ingest_landsat8/{scene}.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -35,6 +37,8 @@ rule ingest_sentinel1:
         options=config["ingest"]["sentinel1"],
     log:
         "results/{area}/logs/ingest_sentinel1/{scene}.log",
+    benchmark:
+        "results/{area}/benchmarks/ingest_sentinel1/{scene}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -55,6 +59,8 @@ rule ingest_drone:
         grid=lambda wc: area_cfg(wc.area)["grid"],
     log:
         "results/{area}/logs/ingest_drone/{scene}.log",
+    benchmark:
+        "results/{area}/benchmarks/ingest_drone/{scene}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -75,6 +81,8 @@ rule ingest_static:
         chunks=config["cube"]["chunks"],
     log:
         "results/{area}/logs/ingest_static/{layer}.log",
+    benchmark:
+        "results/{area}/benchmarks/ingest_static/{layer}.tsv"
     threads: 1
     resources:
         mem_mb=1500,
