@@ -20,6 +20,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/cube.smk"
 include: "workflow/rules/fusion.smk"
 include: "workflow/rules/classical.smk"
+include: "workflow/rules/products.smk"
 
 
 rule all:

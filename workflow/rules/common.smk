@@ -3,6 +3,7 @@ from pathlib import Path
 
 from coexplore import layout
 from coexplore.config import area_years, validate_config
+from coexplore.steps.products import product_targets
 from coexplore.sensors import Drone, Landsat8, Meteo, Sentinel1, Static
 from coexplore.synth import plan_acquisitions
 
@@ -137,4 +138,5 @@ def all_targets(wc=None):
         out += cubes_of(area)
         out.append(f"results/{area}/qa/scenes.csv")
         out += classical_targets(area)
+        out += product_targets(area, area_cfg(area), config["products"])
     return out

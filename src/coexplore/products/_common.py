@@ -1,9 +1,11 @@
 """Helpers shared by the product modules: land-use class codes, stacking of
-per-year maps, alignment checks and percentile ranks."""
+per-year maps, alignment checks, percentile ranks and the bitemporal pairs of
+change detection (here, free of torch, so the workflow can list the change
+maps without importing the network)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -155,3 +157,37 @@ def annual_composites(
         else grouped.mean("time", skipna=True)
     )
     return comp.astype(np.float32).transpose("year", "band", ...)
+
+
+def bitemporal_pairs(years: Sequence[int]) -> list[tuple[int, int]]:
+    """Every consecutive pair of years, then first-to-last (if not already listed).
+
+    Parameters
+    ----------
+    years
+        Years with data (any order; duplicates ignored).
+
+    Returns
+    -------
+    list of (int, int)
+
+    Raises
+    ------
+    DataError
+        If fewer than two distinct years are given.
+
+    Examples
+    --------
+    >>> bitemporal_pairs([2021, 2019, 2020])
+    [(2019, 2020), (2020, 2021), (2019, 2021)]
+    """
+    ys = sorted({int(y) for y in years})
+    if len(ys) < 2:
+        raise DataError(
+            f"change detection needs at least 2 years, got {ys}; "
+            "extend the study period or add land-use maps for more years"
+        )
+    pairs = list(zip(ys[:-1], ys[1:], strict=True))
+    if (ys[0], ys[-1]) not in pairs:
+        pairs.append((ys[0], ys[-1]))
+    return pairs

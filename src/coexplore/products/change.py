@@ -35,6 +35,7 @@ from ._common import (
     RECLAIMED,
     LanduseByYear,
     annual_composites,
+    bitemporal_pairs,
     stack_years,
 )
 from .change_net import ChangeNetConfig, FrequencyFusion, SiameseChangeDetector, SiameseFFTChangeNet
@@ -53,40 +54,6 @@ __all__ = [
     "otsu_change",
     "run_change_detection",
 ]
-
-
-def bitemporal_pairs(years: Sequence[int]) -> list[tuple[int, int]]:
-    """Every consecutive pair of years, then first-to-last (if not already listed).
-
-    Parameters
-    ----------
-    years
-        Years with data (any order; duplicates ignored).
-
-    Returns
-    -------
-    list of (int, int)
-
-    Raises
-    ------
-    DataError
-        If fewer than two distinct years are given.
-
-    Examples
-    --------
-    >>> bitemporal_pairs([2021, 2019, 2020])
-    [(2019, 2020), (2020, 2021), (2019, 2021)]
-    """
-    ys = sorted({int(y) for y in years})
-    if len(ys) < 2:
-        raise DataError(
-            f"change detection needs at least 2 years, got {ys}; "
-            "extend the study period or add land-use maps for more years"
-        )
-    pairs = list(zip(ys[:-1], ys[1:], strict=True))
-    if (ys[0], ys[-1]) not in pairs:
-        pairs.append((ys[0], ys[-1]))
-    return pairs
 
 
 def change_vector_analysis(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -318,6 +285,7 @@ def run_change_detection(
     seed: int,
     classes: Sequence[int] | None = (MINING, RECLAIMED),
     threshold: float = 0.5,
+    pairs: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[xr.Dataset, pd.DataFrame]:
     """Classical and learned change detection on every bitemporal pair, evaluated on the test split.
 
@@ -338,6 +306,9 @@ def run_change_detection(
         Classes defining the truth change (see :func:`change_truth`).
     threshold
         Probability above which the network calls change.
+    pairs
+        Bitemporal pairs (year_from, year_to) to compare; ``None`` takes
+        :func:`bitemporal_pairs` of the years shared by composites and truth.
 
     Returns
     -------
@@ -354,12 +325,23 @@ def run_change_detection(
     ------
     DataError
         If fewer than two years are shared by the composites and the truth,
-        or the grids differ.
+        the grids differ, or a given pair is not ordered or lacks a year.
     """
     years_lu, lu = stack_years(landuse_by_year)
     comp_years = [int(y) for y in composites["year"].values]
     common = sorted(set(years_lu) & set(comp_years))
-    pairs = bitemporal_pairs(common)
+    if pairs is None:
+        pairs = bitemporal_pairs(common)
+    else:
+        pairs = [(int(a), int(b)) for a, b in pairs]
+        if not pairs:
+            raise DataError("no bitemporal pair given; list at least one (year_from, year_to)")
+        for y0, y1 in pairs:
+            if not y0 < y1 or y0 not in common or y1 not in common:
+                raise DataError(
+                    f"pair ({y0}, {y1}) needs year_from < year_to, both among the years with "
+                    f"composites and land use {common}; fix the pairs"
+                )
     if lu.shape[1:] != composites.shape[-2:] or np.shape(split) != lu.shape[1:]:
         raise DataError(
             f"composites grid {composites.shape[-2:]}, land-use grid {lu.shape[1:]} and split "

@@ -42,6 +42,8 @@ def ndvi(red: np.ndarray, nir: np.ndarray) -> np.ndarray:
 def annual_ndvi(landsat: xr.DataArray) -> xr.DataArray:
     """Annual median NDVI (year, y, x) of a landsat8 cube ``data`` variable (time, band, y, x).
 
+    Works on numpy- and dask-backed cubes (a dask result stays lazy).
+
     Raises
     ------
     DataError
@@ -50,7 +52,15 @@ def annual_ndvi(landsat: xr.DataArray) -> xr.DataArray:
     bands = [str(b) for b in landsat["band"].values]
     if "red" not in bands or "nir" not in bands:
         raise DataError(f"NDVI needs the red and nir bands; the cube has {bands}")
-    v = xr.apply_ufunc(ndvi, landsat.sel(band="red"), landsat.sel(band="nir"))
+    v = xr.apply_ufunc(
+        ndvi,
+        landsat.sel(band="red"),
+        landsat.sel(band="nir"),
+        dask="parallelized",
+        output_dtypes=[np.float64],
+    )
+    if v.chunks is not None:  # the median over time needs whole time series per chunk
+        v = v.chunk({"time": -1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return v.groupby("time.year").median("time", skipna=True).astype(np.float32)
