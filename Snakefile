@@ -14,6 +14,9 @@ if not config:
 
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synth.smk"
 include: "workflow/rules/ingest.smk"
@@ -21,9 +24,12 @@ include: "workflow/rules/cube.smk"
 include: "workflow/rules/fusion.smk"
 include: "workflow/rules/classical.smk"
 include: "workflow/rules/products.smk"
+include: "workflow/rules/learn.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         all_targets,
+        "results/index.html",
     default_target: True

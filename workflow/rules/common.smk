@@ -20,6 +20,9 @@ wildcard_constraints:
     source="landsat8|sentinel1|drone",
     layer="dem|geology",
     year=r"\d{4}",
+    model="cnn_lstm|cnn|lstm|transformer|mdnn|resnet50",
+    seed=r"\d+",
+    trial=r"\d+",
 
 
 def area_cfg(area):
@@ -139,4 +142,16 @@ def all_targets(wc=None):
         out.append(f"results/{area}/qa/scenes.csv")
         out += classical_targets(area)
         out += product_targets(area, area_cfg(area), config["products"])
+        out += learn_targets(area)
+    return out
+
+
+def learn_targets(area):
+    learn = config["learn"]
+    out = [
+        f"results/{area}/models/comparison.csv",
+        f"results/{area}/models/benchmark.csv",
+    ]
+    if learn["dense_maps"] and "cnn_lstm" in learn["models"]:
+        out += [f"results/{area}/maps/cnn_lstm_{y}.tif" for y in area_years(area_cfg(area))]
     return out

@@ -4,12 +4,10 @@ from snakemake import __version__ as SNAKEMAKE_VERSION
 
 from coexplore.steps.report import report_input_files
 
-# Input functions of stages wired in other rule files that list an area's
-# final targets; the report requires those that are defined, so it waits for
-# (and renders) what the configuration produces.
-REPORT_TARGET_HOOKS = ("deep_targets", "robustness_targets", "products_targets")
 
-
+# Besides the files it reads by name, the report requires every final target
+# of its area that rule all builds (all_targets: products, deep models,
+# robustness...), so it waits for and renders what the configuration produces.
 rule render_report:
     input:
         unpack(
@@ -19,9 +17,9 @@ rule render_report:
                 truth=[truth_path(wc.area, y) for y in area_years(area_cfg(wc.area))],
                 extra=[
                     target
-                    for hook in REPORT_TARGET_HOOKS
-                    if hook in globals()
-                    for target in globals()[hook](wc.area)
+                    for target in all_targets()
+                    if target.startswith(f"results/{wc.area}/")
+                    and not target.startswith(f"results/{wc.area}/report/")
                 ],
             )
         ),
