@@ -9,7 +9,7 @@ CORES ?= 2
 CONFIG ?= config/config.yaml
 PYTEST_ARGS ?=
 
-.PHONY: install run tiny test lint unit clean-results
+.PHONY: install run tiny test lint unit cluster-proof
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,11 @@ test: install lint
 
 unit: install
 	$(BIN)/python -m pytest -ra tests/unit $(PYTEST_ARGS)
+
+# Proof that the slurm profile runs the tiny workflow on a real single-node
+# Slurm cluster (installed from Debian's packages; needs root): the static,
+# meteorological and drone chains go through sbatch and must give the same
+# bytes as a local run. CI runs it after `make test`.
+SLURM_TARGETS ?= results/tiny/cubes/dem.zarr results/tiny/cubes/geology.zarr results/tiny/cubes/meteo.zarr results/tiny/cubes/drone.zarr
+cluster-proof: install
+	bash tests/cluster/slurm_proof.sh --workflow . --configfile config/tiny.yaml --venv $(VENV) -- $(SLURM_TARGETS)

@@ -25,6 +25,7 @@ include: "workflow/rules/fusion.smk"
 include: "workflow/rules/classical.smk"
 include: "workflow/rules/products.smk"
 include: "workflow/rules/learn.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 

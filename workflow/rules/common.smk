@@ -143,6 +143,7 @@ def all_targets(wc=None):
         out += classical_targets(area)
         out += product_targets(area, area_cfg(area), config["products"])
         out += learn_targets(area)
+        out += [f"results/{area}/robustness/{n}.csv" for n in ("noise", "table5", "significance")]
     return out
 
 
@@ -155,3 +156,9 @@ def learn_targets(area):
     if learn["dense_maps"] and "cnn_lstm" in learn["models"]:
         out += [f"results/{area}/maps/cnn_lstm_{y}.tif" for y in area_years(area_cfg(area))]
     return out
+
+
+def learn_cube_inputs(wc):
+    """Cubes holding the deep models' image channels ('source:band')."""
+    srcs = sorted({c.split(":", 1)[0] for c in config["learn"]["channels"]})
+    return {s: f"results/{wc.area}/cubes/{s}.zarr" for s in srcs}

@@ -6,10 +6,6 @@ LEARN = config["learn"]
 SEARCH = LEARN["search"]
 
 
-def learn_cube_inputs(wc):
-    srcs = sorted({c.split(":", 1)[0] for c in LEARN["channels"]})
-    return {s: f"results/{wc.area}/cubes/{s}.zarr" for s in srcs}
-
 
 rule build_samples:
     input:
@@ -160,7 +156,7 @@ rule benchmark_throughput:
         "results/{area}/logs/benchmark_throughput.log",
     benchmark:
         "results/{area}/benchmarks/benchmark_throughput.tsv"
-    threads: workflow.cores
+    threads: 2
     resources:
         mem_mb=6000,
         runtime=60,

@@ -6,27 +6,6 @@
 ROBUSTNESS = config["robustness"]
 
 
-def robustness_tables(wc):
-    pattern = "results/{area}/robustness/noise/{model}_seed{seed}{suffix}.csv"
-    return {
-        name: expand(
-            pattern,
-            area=wc.area,
-            model=config["learn"]["models"],
-            seed=config["learn"]["seeds"],
-            suffix=suffix,
-        )
-        for name, suffix in (("tables", ""), ("correct", "_correct"))
-    }
-
-
-def robustness_targets(area):
-    return [
-        f"results/{area}/robustness/{name}.csv"
-        for name in ("noise", "table5", "significance")
-    ]
-
-
 rule evaluate_noise:
     input:
         model="results/{area}/models/{model}/seed{seed}/best_model.pt",
@@ -57,7 +36,16 @@ rule evaluate_noise:
 
 rule summarise_robustness:
     input:
-        unpack(robustness_tables),
+        tables=expand(
+            "results/{{area}}/robustness/noise/{model}_seed{seed}.csv",
+            model=config["learn"]["models"],
+            seed=config["learn"]["seeds"],
+        ),
+        correct=expand(
+            "results/{{area}}/robustness/noise/{model}_seed{seed}_correct.csv",
+            model=config["learn"]["models"],
+            seed=config["learn"]["seeds"],
+        ),
     output:
         noise="results/{area}/robustness/noise.csv",
         table5=report("results/{area}/robustness/table5.csv", caption="../report/robustness.rst", category="Models"),
