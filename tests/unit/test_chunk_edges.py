@@ -26,10 +26,14 @@ def test_bicubic_warp_tile_by_tile_equals_whole_grid():
     src[:, 20:26, 30:40] = np.nan
     src_tf = Affine(30.0, 0.4, 499900.0, 0.3, -30.0, 4401700.0)
     grid = Grid.from_bounds("EPSG:32650", (500000, 4400200, 501500, 4401600), 10)
-    whole = reproject_to_grid(src, src_transform=src_tf, src_crs=grid.crs, grid=grid, resampling="cubic")
+    whole = reproject_to_grid(
+        src, src_transform=src_tf, src_crs=grid.crs, grid=grid, resampling="cubic"
+    )
     tiled = np.full_like(whole, np.nan)
     for r0, c0, sub in _tiles(grid, 37):  # tiles not aligned with the source pixels
-        part = reproject_to_grid(src, src_transform=src_tf, src_crs=grid.crs, grid=sub, resampling="cubic")
+        part = reproject_to_grid(
+            src, src_transform=src_tf, src_crs=grid.crs, grid=sub, resampling="cubic"
+        )
         tiled[:, r0 : r0 + sub.height, c0 : c0 + sub.width] = part
     np.testing.assert_allclose(tiled, whole, rtol=1e-6, atol=1e-6, equal_nan=True)
     assert np.isfinite(whole).mean() > 0.8
