@@ -30,6 +30,10 @@ from .io.cubes import empty_like_grid, open_cube, read_qa, read_scene, to_datase
 
 log = logging.getLogger(__name__)
 
+#: a scene needs at least this share of the grid valid in both it and the
+#: reference for a phase correlation (the rest stay unmeasured, NaN)
+MIN_COREG_OVERLAP = 0.10
+
 #: band used to measure co-registration residuals, per source
 COREG_BAND = {"landsat8": "nir", "sentinel1": "vv"}
 
@@ -118,7 +122,7 @@ def coregistration_check(
         arr, names = read_scene(r.tif)
         moving = arr[names.index(band)]
         mask = np.isfinite(moving) & np.isfinite(reference)
-        if mask.mean() < 0.05:
+        if mask.mean() < MIN_COREG_OVERLAP:
             rows.append(
                 dict(
                     scene_id=r.scene_id,
@@ -144,10 +148,13 @@ def coregistration_check(
             sdy, sdx = float(dy), float(dx)
             shifted = apply_subpixel_shift(moving, sdy, sdx)
             m2 = np.isfinite(shifted) & np.isfinite(reference)
-            ady, adx, _ = phase_correlation_shift(
-                reference, shifted, upsample_factor=upsample_factor, mask=m2
-            )
-            after = float(math.hypot(ady, adx))
+            if m2.mean() >= MIN_COREG_OVERLAP:
+                ady, adx, _ = phase_correlation_shift(
+                    reference, shifted, upsample_factor=upsample_factor, mask=m2
+                )
+                after = float(math.hypot(ady, adx))
+            else:
+                after = float("nan")
         rows.append(
             dict(
                 scene_id=r.scene_id,
