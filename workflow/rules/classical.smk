@@ -23,10 +23,31 @@ rule build_features:
         "../scripts/build_features.py"
 
 
+rule make_splits:
+    input:
+        lambda wc: [truth_path(wc.area, y) for y in area_years(area_cfg(wc.area))],
+    output:
+        "results/{area}/splits.tif",
+    params:
+        area=lambda wc: area_cfg(wc.area),
+        split={k: config["classical"][k] for k in ("block_size", "split_fractions")},
+    log:
+        "results/{area}/logs/make_splits.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../scripts/make_splits.py"
+
+
 rule select_features:
     input:
         stacks=lambda wc: expand("results/{area}/features/stack_{year}.zarr", area=wc.area, year=classical_years(wc.area)),
         truth=lambda wc: [truth_path(wc.area, y) for y in classical_years(wc.area)],
+        splits="results/{area}/splits.tif",
     output:
         table="results/{area}/features/selection.csv",
         seed="results/{area}/features/selection_vs_seed.csv",
@@ -54,6 +75,7 @@ rule train_classical:
     input:
         stacks=lambda wc: expand("results/{area}/features/stack_{year}.zarr", area=wc.area, year=classical_years(wc.area)),
         truth=lambda wc: [truth_path(wc.area, y) for y in classical_years(wc.area)],
+        splits="results/{area}/splits.tif",
         selected="results/{area}/features/selected.json",
     output:
         metrics="results/{area}/models/classical/metrics.csv",
@@ -84,6 +106,7 @@ rule map_landuse:
         stack="results/{area}/features/stack_{year}.zarr",
         model="results/{area}/models/classical/best_model.pkl",
         truth=lambda wc: truth_path(wc.area, wc.year),
+        splits="results/{area}/splits.tif",
     output:
         landuse=report("results/{area}/maps/landuse_{year}.tif", caption="../report/landuse.rst", category="Maps"),
         probability="results/{area}/maps/probability_{year}.tif",

@@ -11,6 +11,7 @@ rule build_samples:
     input:
         unpack(learn_cube_inputs),
         meteo="results/{area}/cubes/meteo.zarr",
+        splits="results/{area}/splits.tif",
         truth=lambda wc: [truth_path(wc.area, y) for y in area_years(area_cfg(wc.area))],
     output:
         directory("results/{area}/samples"),

@@ -21,6 +21,7 @@ rule detect_change:
         maps=lambda wc: expand(
             "results/{area}/maps/landuse_{year}.tif", area=wc.area, year=area_years(area_cfg(wc.area))
         ),
+        splits="results/{area}/splits.tif",
     output:
         maps=directory("results/{area}/products/change/change_maps.zarr"),
         metrics="results/{area}/products/change/metrics.csv",

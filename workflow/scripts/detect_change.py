@@ -15,6 +15,7 @@ with dask.config.set(scheduler="threads", num_workers=snakemake.threads):
         area=snakemake.params.area,
         cfg=snakemake.params.change,
         split_cfg=snakemake.params.split,
+        splits_path=snakemake.input.splits,
         out_maps=snakemake.output.maps,
         out_metrics=snakemake.output.metrics,
         out_disturbance=snakemake.output.disturbance,

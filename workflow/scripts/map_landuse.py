@@ -15,4 +15,5 @@ step_map_landuse(
     out_probability=snakemake.output.probability,
     out_uncertainty=snakemake.output.uncertainty,
     out_accuracy=snakemake.output.accuracy,
+    splits_path=snakemake.input.splits,
 )

@@ -14,4 +14,5 @@ step_select_features(
     out_seed=snakemake.output.seed,
     out_ranking=snakemake.output.ranking,
     out_selected=snakemake.output.selected,
+    splits_path=snakemake.input.splits,
 )

@@ -14,4 +14,5 @@ step_train_classical(
     area=snakemake.params.area,
     cfg=snakemake.params.classical,
     out_dir=Path(snakemake.output.metrics).parent,
+    splits_path=snakemake.input.splits,
 )

@@ -118,16 +118,24 @@ def pooled_samples_input(
     fractions: tuple[float, float, float],
     seed: int,
     scheme: str = "blocked",
+    splits_path: str | Path | None = None,
 ) -> tuple[xr.DataArray, np.ndarray, np.ndarray]:
     """Pool several years side by side along x (features, labels, splits).
 
     The same spatial blocks hold in every year, so a block of the test split
-    is a test block in all years: pooling keeps the spatial separation.
+    is a test block in all years: pooling keeps the spatial separation. The
+    blocked split is read from ``splits_path`` (the area's shared split)
+    when given; ``scheme="random"`` draws the leaky pixel split.
     """
+    from .splits import read_splits
+
     years = sorted(feature_paths)
-    base = make_splits(
-        grid.shape, scheme=scheme, block_size=block_size, fractions=fractions, seed=seed
-    )
+    if scheme == "blocked" and splits_path is not None:
+        base = read_splits(splits_path, grid)
+    else:
+        base = make_splits(
+            grid.shape, scheme=scheme, block_size=block_size, fractions=fractions, seed=seed
+        )
     feats, labels, splits = [], [], []
     names = None
     for y in years:
@@ -161,6 +169,7 @@ def step_select_features(
     out_seed: str | Path,
     out_ranking: str | Path,
     out_selected: str | Path,
+    splits_path: str | Path | None = None,
 ) -> pd.DataFrame:
     """Relief-F, RF and combined selection and the OA/Kappa table per classifier
     (the second seed's Table 5 / Fig. 7) plus the per-feature ranking."""
@@ -174,6 +183,7 @@ def step_select_features(
         block_size=cfg["block_size"],
         fractions=tuple(cfg["split_fractions"]),
         seed=seed,
+        splits_path=splits_path,
     )
     table = run_selection_experiment(
         features,
@@ -229,6 +239,7 @@ def step_train_classical(
     area: dict,
     cfg: dict,
     out_dir: str | Path,
+    splits_path: str | Path | None = None,
 ) -> pd.DataFrame:
     """Train the five classifiers on the combined selection with the blocked
     split; report OA, Kappa, per-class scores and confusion matrices, and
@@ -247,6 +258,7 @@ def step_train_classical(
             fractions=tuple(cfg["split_fractions"]),
             seed=seed,
             scheme=scheme,
+            splits_path=splits_path,
         )
         samples = sample_pixels(
             features.sel(feature=selected),
@@ -322,6 +334,7 @@ def step_map_landuse(
     out_probability: str | Path,
     out_uncertainty: str | Path,
     out_accuracy: str | Path,
+    splits_path: str | Path | None = None,
 ) -> pd.DataFrame:
     """The best classifier's land-use map of one year with class probabilities,
     uncertainty, and its area-adjusted accuracy (Olofsson et al. 2014) from a
@@ -358,9 +371,17 @@ def step_map_landuse(
         tags=tags,
     )
     truth = read_truth(truth_path, grid)
-    splits = make_splits(
-        grid.shape, block_size=cfg["block_size"], fractions=tuple(cfg["split_fractions"]), seed=seed
-    )
+    if splits_path is not None:
+        from .splits import read_splits
+
+        splits = read_splits(splits_path, grid)
+    else:
+        splits = make_splits(
+            grid.shape,
+            block_size=cfg["block_size"],
+            fractions=tuple(cfg["split_fractions"]),
+            seed=seed,
+        )
     class_map = pred.classes.values
     labels = sorted(LandUse.codes)
     map_idx, ref, _ = sample_by_map_class(

@@ -76,6 +76,7 @@ def step_build_samples(
     learn_cfg: dict,
     split_cfg: dict,
     out_dir: str | Path,
+    splits_path: str | Path | None = None,
 ) -> dict:
     """Cut patch time series, external series, labels and targets into memory-mapped arrays."""
     from ..learn.samples import build_samples
@@ -86,12 +87,17 @@ def step_build_samples(
     cube = channel_cube(cube_paths, channels)
     meteo = open_cube(meteo_path)["data"]
     labels = {int(y): read_truth(p, grid) for y, p in truth_paths.items()}
-    splits = make_splits(
-        grid.shape,
-        block_size=split_cfg["block_size"],
-        fractions=tuple(split_cfg["split_fractions"]),
-        seed=seed,
-    )
+    if splits_path is not None:
+        from .splits import read_splits
+
+        splits = read_splits(splits_path, grid)
+    else:
+        splits = make_splits(
+            grid.shape,
+            block_size=split_cfg["block_size"],
+            fractions=tuple(split_cfg["split_fractions"]),
+            seed=seed,
+        )
     index_bands = {r: f"landsat8:{r}" for r in INDEX_ROLES}
     missing = [c for c in index_bands.values() if c not in channels]
     if missing:

@@ -492,6 +492,7 @@ def step_detect_change(
     area: dict,
     cfg: dict,
     split_cfg: dict,
+    splits_path: str | Path | None = None,
     out_maps: PathLike,
     out_metrics: PathLike,
     out_disturbance: PathLike,
@@ -560,12 +561,17 @@ def step_detect_change(
         how=cfg.get("composite", "median"),
         years=years,
     )
-    split = make_splits(
-        grid.shape,
-        block_size=split_cfg["block_size"],
-        fractions=tuple(split_cfg["split_fractions"]),
-        seed=seed,
-    )
+    if splits_path is not None:
+        from .splits import read_splits
+
+        split = read_splits(splits_path, grid)
+    else:
+        split = make_splits(
+            grid.shape,
+            block_size=split_cfg["block_size"],
+            fractions=tuple(split_cfg["split_fractions"]),
+            seed=seed,
+        )
     classes = cfg.get("truth_classes")
     net_cfg = ChangeNetConfig(**(cfg.get("net") or {}))
     maps, metrics = run_change_detection(
