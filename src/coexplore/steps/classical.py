@@ -371,17 +371,15 @@ def step_map_landuse(
         tags=tags,
     )
     truth = read_truth(truth_path, grid)
-    if splits_path is not None:
-        from .splits import read_splits
+    from .splits import area_splits
 
-        splits = read_splits(splits_path, grid)
-    else:
-        splits = make_splits(
-            grid.shape,
-            block_size=cfg["block_size"],
-            fractions=tuple(cfg["split_fractions"]),
-            seed=seed,
-        )
+    splits = area_splits(
+        splits_path,
+        grid,
+        block_size=cfg["block_size"],
+        fractions=cfg["split_fractions"],
+        seed=seed,
+    )
     class_map = pred.classes.values
     labels = sorted(LandUse.codes)
     map_idx, ref, _ = sample_by_map_class(

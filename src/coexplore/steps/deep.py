@@ -19,7 +19,6 @@ from ..errors import ConfigError, DataError
 from ..grid import Grid
 from ..io.atomic import atomic_path
 from ..io.cubes import open_cube
-from ..learn.classical import make_splits
 from .classical import read_truth
 
 log = logging.getLogger(__name__)
@@ -87,17 +86,15 @@ def step_build_samples(
     cube = channel_cube(cube_paths, channels)
     meteo = open_cube(meteo_path)["data"]
     labels = {int(y): read_truth(p, grid) for y, p in truth_paths.items()}
-    if splits_path is not None:
-        from .splits import read_splits
+    from .splits import area_splits
 
-        splits = read_splits(splits_path, grid)
-    else:
-        splits = make_splits(
-            grid.shape,
-            block_size=split_cfg["block_size"],
-            fractions=tuple(split_cfg["split_fractions"]),
-            seed=seed,
-        )
+    splits = area_splits(
+        splits_path,
+        grid,
+        block_size=split_cfg["block_size"],
+        fractions=split_cfg["split_fractions"],
+        seed=seed,
+    )
     index_bands = {r: f"landsat8:{r}" for r in INDEX_ROLES}
     missing = [c for c in index_bands.values() if c not in channels]
     if missing:
@@ -129,6 +126,36 @@ def _optimiser(learn_cfg: dict, override: Mapping | None = None) -> dict:
     return opt
 
 
+def _fit(
+    model: str,
+    model_cfg: dict,
+    samples_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    opt: dict,
+    epochs: int,
+    learn_cfg: dict,
+    seed: int,
+) -> pd.DataFrame:
+    """One training run with the optimiser settings ``opt`` (see learn.train.train)."""
+    from ..learn.train import train
+
+    return train(
+        model,
+        model_cfg,
+        samples_dir,
+        out_dir,
+        lr=opt["lr"],
+        momentum=opt["momentum"],
+        batch_size=int(opt["batch_size"]),
+        weight_decay=opt["weight_decay"],
+        epochs=int(epochs),
+        patience=int(learn_cfg["patience"]),
+        seed=int(seed),
+        device=learn_cfg["device"],
+    )
+
+
 def step_train_model(
     samples_dir: str | Path,
     *,
@@ -148,7 +175,7 @@ def step_train_model(
     import torch
 
     from ..learn.evaluate import evaluate
-    from ..learn.train import load_trained, train
+    from ..learn.train import load_trained
 
     out_dir = Path(out_dir)
     model_cfg = dict(learn_cfg["model_cfg"].get(model, {}))
@@ -159,19 +186,15 @@ def step_train_model(
             model_cfg.update(best["model_cfg"])
             opt.update(best["train_kwargs"])
             log.info("using the searched configuration %s", best)
-    history = train(
+    history = _fit(
         model,
         model_cfg,
         samples_dir,
         out_dir,
-        lr=opt["lr"],
-        momentum=opt["momentum"],
-        batch_size=int(opt["batch_size"]),
-        weight_decay=opt["weight_decay"],
-        epochs=int(learn_cfg["epochs"]),
-        patience=int(learn_cfg["patience"]),
-        seed=int(seed),
-        device=learn_cfg["device"],
+        opt=opt,
+        epochs=learn_cfg["epochs"],
+        learn_cfg=learn_cfg,
+        seed=seed,
     )
     net, info = load_trained(out_dir / "best_model.pt", device=learn_cfg["device"])
     metrics, predictions = evaluate(
@@ -231,7 +254,6 @@ def step_train_trial(
 ) -> dict:
     """Train one hyperparameter trial (search.epochs) and record its validation score."""
     from ..learn.hparam import trial_settings
-    from ..learn.train import train
 
     search = learn_cfg["search"]
     trials = json.loads(Path(trials_json).read_text())
@@ -240,19 +262,15 @@ def step_train_trial(
         params, search["model"], base_model_cfg=learn_cfg["model_cfg"].get(search["model"], {})
     )
     opt = _optimiser(learn_cfg, train_kwargs)
-    history = train(
+    history = _fit(
         search["model"],
         model_cfg,
         samples_dir,
         out_dir,
-        lr=opt["lr"],
-        momentum=opt["momentum"],
-        batch_size=int(opt["batch_size"]),
-        weight_decay=opt["weight_decay"],
-        epochs=int(search["epochs"]),
-        patience=int(learn_cfg["patience"]),
-        seed=int(seed),
-        device=learn_cfg["device"],
+        opt=opt,
+        epochs=search["epochs"],
+        learn_cfg=learn_cfg,
+        seed=seed,
     )
     best = history.loc[history["val_loss"].idxmin()]
     result = {

@@ -545,7 +545,6 @@ def step_detect_change(
     """
     import torch
 
-    from ..learn.classical import make_splits
     from ..products.change import ChangeNetConfig, disturbance_areas, run_change_detection
 
     torch.set_num_threads(max(int(threads), 1))
@@ -561,17 +560,15 @@ def step_detect_change(
         how=cfg.get("composite", "median"),
         years=years,
     )
-    if splits_path is not None:
-        from .splits import read_splits
+    from .splits import area_splits
 
-        split = read_splits(splits_path, grid)
-    else:
-        split = make_splits(
-            grid.shape,
-            block_size=split_cfg["block_size"],
-            fractions=tuple(split_cfg["split_fractions"]),
-            seed=seed,
-        )
+    split = area_splits(
+        splits_path,
+        grid,
+        block_size=split_cfg["block_size"],
+        fractions=split_cfg["split_fractions"],
+        seed=seed,
+    )
     classes = cfg.get("truth_classes")
     net_cfg = ChangeNetConfig(**(cfg.get("net") or {}))
     maps, metrics = run_change_detection(

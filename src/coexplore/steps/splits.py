@@ -54,3 +54,13 @@ def read_splits(path: str | Path, grid: Grid) -> np.ndarray:
             "rerun make_splits",
         )
     return arr[0].astype(np.int8)
+
+
+def area_splits(
+    splits_path: str | Path | None, grid: Grid, *, block_size: int, fractions, seed: int
+) -> np.ndarray:
+    """The area's shared split when its raster is given, else the plain blocked
+    split of the same settings (library use without the workflow)."""
+    if splits_path is not None:
+        return read_splits(splits_path, grid)
+    return spatial_blocks(grid.shape, int(block_size), fractions=tuple(fractions), seed=int(seed))
