@@ -54,6 +54,10 @@ class SceneSkipped(CoexploreError):
         super().__init__(f"{path}: skipped: {reason}")
 
 
+class CheckpointMismatch(ConfigError):
+    """A training checkpoint was written with other settings than the run's."""
+
+
 class DataError(CoexploreError):
     """An in-memory array or table lacks what a computation needs
     (a band, a class, a non-empty selection)."""

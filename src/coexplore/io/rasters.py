@@ -110,6 +110,8 @@ def write_geotiff(
     with atomic_path(path) as tmp:
         mem_target = tmp.with_suffix(".plain.tif") if cog else tmp
         with rasterio.open(mem_target, "w", **profile) as dst:
+            if colormap is not None:  # before the pixels: GDAL fixes the photometric tag then
+                dst.write_colormap(1, {int(k): tuple(v) + (255,) for k, v in colormap.items()})
             dst.write(arr)
             if band_names is not None:
                 for i, name in enumerate(band_names, start=1):
@@ -119,8 +121,6 @@ def write_geotiff(
                 for i, unit in enumerate(unit_list, start=1):
                     dst.update_tags(i, units=unit)
                     dst.set_band_unit(i, unit)
-            if colormap is not None:
-                dst.write_colormap(1, {int(k): tuple(v) + (255,) for k, v in colormap.items()})
             all_tags = dict(tags or {})
             if category_names:
                 all_tags.update({f"CLASS_{k}": v for k, v in category_names.items()})

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..errors import ConfigError, DataError, InputError
+from ..errors import CheckpointMismatch, ConfigError, DataError, InputError
 from ..io.atomic import atomic_path
 from ..models import build_model, joint_loss, model_parameters
 from .samples import SampleDataset, load_meta
@@ -381,7 +381,7 @@ def _restore(
         ) from exc
     if ck["config"] != config:
         changed = sorted(k for k in config if ck["config"].get(k) != config[k])
-        raise ConfigError(
+        raise CheckpointMismatch(
             f"{path} was written with other settings ({changed}); delete it or train with the "
             "same settings, or pass resume=False"
         )

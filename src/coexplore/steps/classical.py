@@ -389,13 +389,27 @@ def step_map_landuse(
         seed=seed + year,
         mask=(splits == TEST) & (truth > 0),
     )
-    counts = pd.crosstab(pd.Series(map_idx, name="map"), pd.Series(ref, name="reference")).reindex(
-        index=labels, columns=labels, fill_value=0
-    )
-    areas = map_class_areas(class_map, labels=labels, pixel_area=grid.resolution**2 / 1e4)
-    aa = area_adjusted_accuracy(counts, areas, labels=labels)
+    # the stratified estimator needs at least 2 sample pixels per mapped class;
+    # a class mapped on fewer pixels of the test blocks is left out of the
+    # estimate (rows and columns) and listed with a note
+    n_per_class = pd.Series(map_idx).value_counts()
+    all_areas = map_class_areas(class_map, labels=labels, pixel_area=grid.resolution**2 / 1e4)
+    dropped = [c for c in labels if all_areas[c] > 0 and n_per_class.get(c, 0) < 2]
+    labels = [c for c in labels if c not in dropped]
+    keep = np.isin(map_idx, labels) & np.isin(ref, labels)
+    counts = pd.crosstab(
+        pd.Series(map_idx[keep], name="map"), pd.Series(ref[keep], name="reference")
+    ).reindex(index=labels, columns=labels, fill_value=0)
+    aa = area_adjusted_accuracy(counts, {c: all_areas[c] for c in labels}, labels=labels)
     table = aa.per_class.copy()
     table.insert(0, "name", [LandUse.codes[c] for c in table.index])
+    table["note"] = ""
+    for c in dropped:
+        table.loc[c, ["name", "map_area", "note"]] = [
+            LandUse.codes[c],
+            all_areas[c],
+            f"mapped on {int(n_per_class.get(c, 0))} test-block pixel(s): left out of the estimate",
+        ]
     table.loc["overall", ["users_accuracy", "users_accuracy_se"]] = [
         aa.overall_accuracy,
         aa.overall_accuracy_se,

@@ -138,22 +138,32 @@ def _fit(
     seed: int,
 ) -> pd.DataFrame:
     """One training run with the optimiser settings ``opt`` (see learn.train.train)."""
+    from ..errors import CheckpointMismatch
     from ..learn.train import train
 
-    return train(
-        model,
-        model_cfg,
-        samples_dir,
-        out_dir,
-        lr=opt["lr"],
-        momentum=opt["momentum"],
-        batch_size=int(opt["batch_size"]),
-        weight_decay=opt["weight_decay"],
-        epochs=int(epochs),
-        patience=int(learn_cfg["patience"]),
-        seed=int(seed),
-        device=learn_cfg["device"],
-    )
+    def run(resume: bool) -> pd.DataFrame:
+        return train(
+            model,
+            model_cfg,
+            samples_dir,
+            out_dir,
+            lr=opt["lr"],
+            momentum=opt["momentum"],
+            batch_size=int(opt["batch_size"]),
+            weight_decay=opt["weight_decay"],
+            epochs=int(epochs),
+            patience=int(learn_cfg["patience"]),
+            seed=int(seed),
+            device=learn_cfg["device"],
+            resume=resume,
+        )
+
+    try:  # a killed job resumes from its last checkpoint ...
+        return run(resume=True)
+    except CheckpointMismatch as exc:
+        # ... but Snakemake reran it because its settings changed: start afresh
+        log.warning("%s; training from scratch", exc)
+        return run(resume=False)
 
 
 def step_train_model(
