@@ -182,7 +182,6 @@ def step_train_model(
     with attention, ``attention.csv`` (mean weight per time step over the
     test samples).
     """
-    import torch
 
     from ..learn.evaluate import evaluate
     from ..learn.train import load_trained
@@ -206,7 +205,7 @@ def step_train_model(
         learn_cfg=learn_cfg,
         seed=seed,
     )
-    net, info = load_trained(out_dir / "best_model.pt", device=learn_cfg["device"])
+    net, _ = load_trained(out_dir / "best_model.pt", device=learn_cfg["device"])
     metrics, predictions = evaluate(
         net,
         samples_dir,
@@ -222,7 +221,6 @@ def step_train_model(
     att = attention_profile(net, samples_dir, device=learn_cfg["device"])
     if att is not None:
         _write_csv(att, out_dir / "attention.csv")
-    del torch  # imported for its side effects on thread settings only
     return metrics
 
 
