@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import dask.array
 import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -29,6 +30,7 @@ from scipy.signal import convolve2d
 from sklearn.decomposition import PCA
 from sklearn.feature_selection import mutual_info_regression
 
+from .chunked import nanmedian
 from .errors import ConfigError, DataError
 
 # Immerkaer's (1996) noise operator: the difference of two Laplacians. It is
@@ -71,6 +73,10 @@ def estimate_noise_variance(da: xr.DataArray, *, robust: bool = True) -> xr.Data
     J. Immerkaer (1996), "Fast noise variance estimation", Computer Vision and
     Image Understanding 64(2):300-302.
 
+    A dask-backed cube is processed chunk by chunk (a one-pixel halo per
+    chunk) and the median is the exact one of :func:`coexplore.chunked.nanmedian`,
+    so memory follows the chunk size, not the cube size.
+
     Parameters
     ----------
     da
@@ -92,25 +98,45 @@ def estimate_noise_variance(da: xr.DataArray, *, robust: bool = True) -> xr.Data
     names = _band_names(da)
     out = []
     for name in names:
-        band = da.sel(band=name)
-        images = np.asarray(band.transpose(..., "y", "x").values, dtype=np.float64)
-        images = images.reshape(-1, *images.shape[-2:])
-        responses = []
-        for img in images:
-            r = convolve2d(img, IMMERKAER_KERNEL, mode="valid")
-            responses.append(np.abs(r[np.isfinite(r)]))
-        resp = np.concatenate(responses) if responses else np.empty(0)
-        if resp.size == 0:
+        band = da.sel(band=name).transpose(..., "y", "x")
+        images = band.data.reshape(-1, *band.shape[-2:])
+        if isinstance(images, dask.array.Array):
+            # chunk by chunk: a one-pixel halo gives every interior pixel its
+            # 3x3 neighbourhood, and the image borders get no halo, so the
+            # responses are those of the whole images
+            resp = dask.array.map_overlap(
+                _immerkaer_abs,
+                images.astype(np.float64),
+                depth={0: 0, 1: 1, 2: 1},
+                boundary="none",
+                dtype=np.float64,
+            )
+            centre = nanmedian(resp) if robust else float(dask.array.nanmean(resp).compute())
+        else:
+            resp = _immerkaer_abs(np.asarray(images, dtype=np.float64))
+            resp = resp[np.isfinite(resp)]
+            centre = (np.median(resp) if robust else resp.mean()) if resp.size else np.nan
+        if not np.isfinite(centre):
             raise DataError(
                 f"band {name!r} has no pixel with a complete 3x3 neighbourhood; "
                 "noise cannot be estimated (is the band all NaN?)"
             )
         if robust:
-            sigma = np.median(resp) / (6.0 * _GAUSS_MAD)
+            sigma = centre / (6.0 * _GAUSS_MAD)
         else:
-            sigma = np.sqrt(np.pi / 2.0) * resp.mean() / 6.0
+            sigma = np.sqrt(np.pi / 2.0) * centre / 6.0
         out.append(sigma**2)
     return xr.DataArray(np.asarray(out), dims="band", coords={"band": names}, name="noise_variance")
+
+
+def _immerkaer_abs(images: np.ndarray) -> np.ndarray:
+    """|Immerkaer response| of each (n, y, x) image; NaN on the border ring and
+    wherever the 3x3 neighbourhood holds a NaN."""
+    out = np.full(images.shape, np.nan)
+    if images.shape[-2] >= 3 and images.shape[-1] >= 3:
+        for k, img in enumerate(images):
+            out[k, 1:-1, 1:-1] = np.abs(convolve2d(img, IMMERKAER_KERNEL, mode="valid"))
+    return out
 
 
 def _weights_table(

@@ -1,14 +1,29 @@
 """Chunked processing gives the unchunked result across chunk edges: the
-bicubic warp onto the grid computed tile by tile, and the Gaussian gap-fill
-smoothing with a dask halo (see also test_cube.py)."""
+bicubic warp onto the grid computed tile by tile, the Gaussian gap-fill
+smoothing with a dask halo (see also test_cube.py), and the feature stack
+(GLCM texture, Horn terrain, seasonal composites) and fusion (noise
+estimate, weighted average) computed tile by tile."""
 
+import dask
 import dask.array as da
 import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
 from affine import Affine
 
+from coexplore.chunked import nanmedian
 from coexplore.cube import gap_fill
+from coexplore.errors import DataError
+from coexplore.features.stack import build_feature_stack, quiet_nan_reductions
+from coexplore.features.terrain import terrain_features
+from coexplore.features.texture import glcm_texture
+from coexplore.fusion import estimate_noise_variance, weighted_average
 from coexplore.grid import Grid
+from coexplore.io.cubes import open_cube, to_dataset, write_cube
 from coexplore.preprocess.resample import reproject_to_grid
+from coexplore.sensors import Landsat8, Meteo
+from coexplore.steps.classical import open_features, step_build_features
 
 
 def _tiles(grid: Grid, tile: int):
@@ -46,3 +61,148 @@ def test_gap_fill_halo_matches_single_chunk_on_larger_sigma():
     one, _ = gap_fill(da.from_array(a, chunks=(-1, 1, 64, 64)), smooth_sigma=3.0, edge_limit=2)
     many, _ = gap_fill(da.from_array(a, chunks=(-1, 1, 10, 17)), smooth_sigma=3.0, edge_limit=2)
     np.testing.assert_allclose(many.compute(), one.compute(), rtol=1e-6, atol=1e-6)
+
+
+# --- feature computation and fusion, chunk by chunk --------------------------
+
+TIMES = pd.date_range("2020-12-01", "2021-12-01", freq="MS")
+GRID = Grid.from_bounds("EPSG:32650", (500000, 4400000, 500360, 4400400), 10)  # 40 x 36
+
+
+def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Spatially correlated noise: texture and terrain see real structure."""
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(rng.normal(size=shape), sigma=(0,) * (len(shape) - 2) + (2.0, 2.0))
+
+
+def _source_cube(bands: list[str], seed: int, *, offset: float, scale: float) -> xr.Dataset:
+    rng = np.random.default_rng(seed)
+    shape = (len(TIMES), len(bands), GRID.height, GRID.width)
+    season = np.cos(2 * np.pi * TIMES.month.to_numpy() / 12)[:, None, None, None]
+    data = offset + scale * (1 + 0.2 * season) * (1.0 + _smooth_field(rng, shape))
+    data[rng.random(shape) < 0.05] = np.nan  # leftover gaps
+    return to_dataset(data.astype("float32"), grid=GRID, bands=bands, times=TIMES)
+
+
+def _study_cubes() -> tuple[dict[str, xr.Dataset], dict[str, xr.Dataset]]:
+    drone = _source_cube(["red", "green", "blue", "texture"], 3, offset=1.0, scale=0.5)
+    drone["data"][:, :, :, GRID.width // 2 :] = np.nan  # flights covered the west only
+    cubes = {
+        "landsat8": _source_cube(list(Landsat8.bands), 1, offset=0.2, scale=0.1),
+        "sentinel1": _source_cube(["vv", "vh"], 2, offset=-12.0, scale=2.0),
+        "drone": drone,
+        "meteo": _source_cube(list(Meteo.variables), 4, offset=10.0, scale=3.0),
+    }
+    rng = np.random.default_rng(5)
+    dem = 500.0 + 40.0 * _smooth_field(rng, (1, GRID.height, GRID.width))
+    return cubes, {"dem": to_dataset(dem.astype("float32"), grid=GRID, bands=["elevation"])}
+
+
+def test_glcm_texture_in_tiles_equals_whole_image():
+    rng = np.random.default_rng(6)
+    img = _smooth_field(rng, (1, 45, 38))[0]
+    img[10:14, 20:30] = np.nan
+    whole_da = xr.DataArray(img, dims=("y", "x"), coords={"y": np.arange(45), "x": np.arange(38)})
+    for window, distances in ((7, (1,)), (5, (1, 2))):
+        whole = glcm_texture(whole_da, window=window, distances=distances)
+        # tiles of 4 x 7 cells are narrower than the window's half-size + 1:
+        # the halo then reaches across more than one neighbouring tile
+        tiled = glcm_texture(whole_da.chunk({"y": 4, "x": 7}), window=window, distances=distances)
+        assert tiled.chunks is not None
+        np.testing.assert_allclose(tiled.values, whole.values, rtol=1e-6, atol=1e-9)
+        assert np.isfinite(whole.values).mean() > 0.9
+
+
+def test_glcm_texture_in_tiles_rejects_bad_options_before_computing():
+    img = xr.DataArray(np.ones((9, 9)), dims=("y", "x")).chunk(4)
+    with pytest.raises(DataError, match="window=4"):
+        glcm_texture(img, window=4)
+    with pytest.raises(DataError, match="no finite pixel"):
+        glcm_texture(img * np.nan)
+
+
+@pytest.mark.parametrize("north_up", [True, False])
+def test_terrain_in_tiles_equals_whole_dem(north_up):
+    _, static = _study_cubes()
+    dem = static["dem"]["data"].rio.write_crs("EPSG:32650")
+    if not north_up:
+        dem = dem.isel(y=slice(None, None, -1))
+    whole = terrain_features(dem)
+    tiled = terrain_features(dem.chunk({"y": 6, "x": 5}))
+    assert tiled.chunks is not None
+    np.testing.assert_allclose(tiled.values, whole.values, rtol=1e-5, atol=1e-4, equal_nan=True)
+
+
+def test_nanmedian_in_chunks_is_exact():
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 5, 1000, 5001):
+        a = rng.normal(size=n)
+        a[rng.random(n) < 0.3] = np.nan
+        a[0] = 0.25  # at least one finite value
+        expected = np.median(a[np.isfinite(a)])
+        # few bins and a small gather limit force several narrowing passes
+        got = nanmedian(da.from_array(a, chunks=97), bins=4, max_gather=3)
+        assert got == expected, n
+    ties = np.round(rng.normal(size=(30, 20, 10)), 1)
+    assert nanmedian(da.from_array(ties, chunks=(7, 6, 5)), bins=4) == np.median(ties)
+    assert np.isnan(nanmedian(np.full((3, 3), np.nan)))
+    assert nanmedian(np.array([[np.inf, 1.0], [3.0, -np.inf]])) == 2.0
+
+
+@pytest.mark.parametrize("robust", [True, False])
+def test_noise_variance_in_chunks_equals_whole_cube(robust):
+    cube = _study_cubes()[0]["landsat8"]["data"]
+    whole = estimate_noise_variance(cube, robust=robust)
+    tiled = estimate_noise_variance(cube.chunk({"time": 4, "y": 15, "x": 13}), robust=robust)
+    np.testing.assert_allclose(tiled.values, whole.values, rtol=1e-10)
+
+
+def test_weighted_average_in_chunks_equals_whole_cube():
+    cubes, _ = _study_cubes()
+    pair = {s: cubes[s]["data"].sel(band=["red", "green", "blue"]) for s in ("landsat8", "drone")}
+    whole, w_whole = weighted_average(pair)
+    tiled, w_tiled = weighted_average({s: c.chunk({"y": 11, "x": 8}) for s, c in pair.items()})
+    assert tiled.chunks is not None
+    pd.testing.assert_frame_equal(w_tiled, w_whole, rtol=1e-9)
+    np.testing.assert_allclose(tiled.values, whole.values, rtol=1e-5, atol=1e-6)
+
+
+def test_feature_stack_in_tiles_equals_whole_stack():
+    cubes, static = _study_cubes()
+    whole = build_feature_stack(cubes, year=2021, static=static)
+    tiled = build_feature_stack(
+        {s: c.chunk({"time": -1, "band": 1, "y": 15, "x": 13}) for s, c in cubes.items()},
+        year=2021,
+        static={s: c.chunk({"y": 15, "x": 13}) for s, c in static.items()},
+    )
+    assert tiled.chunks is not None, "a dask-backed input must give a lazy stack"
+    assert list(tiled["feature"].values) == list(whole["feature"].values)
+    with quiet_nan_reductions():
+        values = tiled.values
+    np.testing.assert_allclose(values, whole.values, rtol=1e-5, atol=1e-5, equal_nan=True)
+    assert {"texture", "terrain"} <= set(whole["group"].values)
+
+
+def test_build_features_step_writes_tiles_equal_to_whole_stack(tmp_path, monkeypatch):
+    import coexplore.io.cubes as cubes_io
+
+    cubes, static = _study_cubes()
+    paths = {}
+    for name, ds in {**cubes, **static}.items():
+        paths[name] = write_cube(ds, tmp_path / f"{name}.zarr", chunks=10)
+    monkeypatch.setattr(cubes_io, "TILE_MIN", 15)  # 20 x 20 tiles: two stored chunks a side
+    tiles = open_cube(paths["landsat8"], chunks="tiles")["data"]
+    assert tiles.chunks[:3] == ((len(TIMES),), (1,) * len(Landsat8.bands), (20, 20))
+    with dask.config.set(scheduler="threads", num_workers=2):
+        step_build_features(
+            {s: paths[s] for s in cubes},
+            {"dem": paths["dem"]},
+            year=2021,
+            cfg={},
+            out=tmp_path / "stack.zarr",
+        )
+    written = open_features(tmp_path / "stack.zarr")
+    whole = build_feature_stack(cubes, year=2021, static=static)
+    np.testing.assert_allclose(written.values, whole.values, rtol=1e-5, atol=1e-5, equal_nan=True)
+    assert written.rio.crs.to_epsg() == 32650

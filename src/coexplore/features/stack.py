@@ -20,14 +20,21 @@ Feature groups (names ``source:season:feature``):
 
 Each feature carries ``source``, ``season`` (``spring``..``winter``,
 ``annual`` or ``static``) and ``group`` coordinates.
+
+Dask-backed cubes give a lazy, dask-backed stack: composites, indices and
+tasseled cap work per tile, GLCM texture and terrain per tile with a halo
+(:mod:`coexplore.chunked`), so writing the stack computes it tile by tile
+with the numbers of the in-memory computation (tests/unit/test_chunk_edges.py).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
+import dask.array
 import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -143,6 +150,18 @@ class FeatureConfig:
         return cls(**values)
 
 
+@contextmanager
+def quiet_nan_reductions() -> Iterator[None]:
+    """Silence NumPy's warnings on all-NaN pixels (gaps, no drone flight),
+    which are expected and stay NaN. Wrap the computation of a dask-backed
+    stack in it too: its reductions run when it is computed."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Degrees of freedom", RuntimeWarning)
+        yield
+
+
 def _cube(obj: xr.DataArray | xr.Dataset, source: str) -> xr.DataArray:
     if isinstance(obj, xr.Dataset):
         if "data" not in obj:
@@ -164,17 +183,24 @@ def _require(cube: xr.DataArray, source: str, needed: Sequence[str], purpose: st
 
 
 class _Stack:
-    """Collects (feature, y, x) blocks with their name, source, season and group."""
+    """Collects (y, x) feature images with their name, source, season and group.
+
+    Images stay dask arrays when the cubes are dask-backed, so the stack is
+    computed (and written) tile by tile.
+    """
 
     def __init__(self, y: xr.DataArray, x: xr.DataArray) -> None:
         self.y, self.x = y, x
-        self.arrays: list[np.ndarray] = []
+        self.arrays: list[np.ndarray | dask.array.Array] = []
         self.meta: list[tuple[str, str, str, str]] = []
 
     def add(
         self, arr: xr.DataArray | np.ndarray, *, source: str, season: str, group: str, name: str
     ) -> None:
-        values = np.asarray(arr.values if isinstance(arr, xr.DataArray) else arr, dtype=np.float32)
+        values = arr.data if isinstance(arr, xr.DataArray) else arr
+        if not isinstance(values, dask.array.Array):
+            values = np.asarray(values)
+        values = values.astype(np.float32)
         if values.shape != (self.y.size, self.x.size):
             raise DataError(
                 f"feature {source}:{season}:{name} has shape {values.shape}, not the grid "
@@ -182,6 +208,11 @@ class _Stack:
             )
         self.arrays.append(values)
         self.meta.append((f"{source}:{season}:{name}", source, season, group))
+
+    def stacked(self) -> np.ndarray | dask.array.Array:
+        if any(isinstance(a, dask.array.Array) for a in self.arrays):
+            return dask.array.stack([dask.array.asarray(a) for a in self.arrays])
+        return np.stack(self.arrays)
 
     def add_bands(
         self, da: xr.DataArray, *, source: str, season: str, group: str, suffix: str = ""
@@ -212,7 +243,7 @@ def _landsat_features(stack: _Stack, cube: xr.DataArray, cfg: FeatureConfig, yea
     )
     comp = seasonal_composites(
         cube.sel(band=needed), year=year, seasons=seasons, statistic=cfg.composite, source=source
-    ).compute()
+    )
     for season in cfg.seasons:
         s = comp.sel(season=season, drop=True)
         if cfg.optical_bands:
@@ -285,7 +316,8 @@ def build_feature_stack(
     Returns
     -------
     xarray.DataArray
-        dims (feature, y, x) float32 with coords ``feature`` (``source:season:name``),
+        dims (feature, y, x) float32, dask-backed (not yet computed) when any
+        cube is; coords ``feature`` (``source:season:name``),
         ``source``, ``season``, ``group``, the grid's y/x and CRS; ``attrs["year"]``.
 
     Raises
@@ -318,11 +350,7 @@ def build_feature_stack(
     arrays = {s: _cube(cubes[s], s) for s in cfg.sources}
     ref = arrays[cfg.sources[0]]
     stack = _Stack(ref["y"], ref["x"])
-    with warnings.catch_warnings():
-        # all-NaN pixels (gaps, no drone flight) are expected and stay NaN
-        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
-        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
-        warnings.filterwarnings("ignore", "Degrees of freedom", RuntimeWarning)
+    with quiet_nan_reductions():
         if "landsat8" in arrays:
             _landsat_features(stack, arrays["landsat8"], cfg, year)
         if "sentinel1" in arrays:
@@ -335,7 +363,7 @@ def build_feature_stack(
                 seasons=cfg.seasons,
                 statistic=cfg.composite,
                 source="sentinel1",
-            ).compute()
+            )
             for season in cfg.seasons:
                 s = comp.sel(season=season, drop=True)
                 stack.add_bands(
@@ -353,7 +381,7 @@ def build_feature_stack(
             _require(arrays["drone"], "drone", cfg.drone_bands, "the drone features")
             sub = _year_steps(arrays["drone"].sel(band=list(cfg.drone_bands)), year, "drone")
             stack.add_bands(
-                sub.median("time", skipna=True).compute(),
+                sub.median("time", skipna=True),
                 source="drone",
                 season="annual",
                 group="drone",
@@ -362,14 +390,14 @@ def build_feature_stack(
             _require(arrays["meteo"], "meteo", cfg.meteo_variables, "the meteorological features")
             sub = _year_steps(arrays["meteo"].sel(band=list(cfg.meteo_variables)), year, "meteo")
             stack.add_bands(
-                sub.mean("time").compute(),
+                sub.mean("time"),
                 source="meteo",
                 season="annual",
                 group="meteo",
                 suffix="_mean",
             )
             stack.add_bands(
-                sub.std("time").compute(),
+                sub.std("time"),
                 source="meteo",
                 season="annual",
                 group="meteo",
@@ -404,7 +432,7 @@ def build_feature_stack(
     if dupes:
         raise ConfigError(f"feature names {dupes} occur twice; remove the duplicate config entries")
     out = xr.DataArray(
-        np.stack(stack.arrays),
+        stack.stacked(),
         dims=("feature", "y", "x"),
         coords={
             "feature": names,

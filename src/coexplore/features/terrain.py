@@ -31,6 +31,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from ..chunked import map_overlap_bands
 from ..errors import DataError
 
 
@@ -154,14 +155,27 @@ def terrain_features(
         dx, dy = (float(v) for v in cellsize)
     else:
         dx = dy = float(cellsize)
-    z = np.asarray(dem.values, dtype=np.float64)
-    if not north_up:
-        z = z[::-1]
-    slope, aspect = slope_aspect(z, dx=dx, dy=dy)
-    if not north_up:
-        slope, aspect = slope[::-1], aspect[::-1]
+    if not (dx > 0 and dy > 0) or min(dem.shape) < 2:
+        # checked here too, not only in horn_gradient: a chunked DEM runs that lazily
+        raise DataError(
+            f"DEM of shape {dem.shape} with cell size (dx={dx!r}, dy={dy!r}) is not a grid "
+            "of at least 2x2 cells with positive metres"
+        )
+
+    def elevation_slope_aspect(z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float64)
+        flip = (lambda a: a[::-1]) if not north_up else (lambda a: a)
+        slope, aspect = slope_aspect(flip(z), dx=dx, dy=dy)
+        return np.stack([z, flip(slope), flip(aspect)]).astype(np.float32)
+
+    if dem.chunks is not None:
+        # tile by tile with a one-cell halo (Horn's 3x3 neighbourhood); the
+        # odd-reflection padding applies at the DEM's own edges only
+        data = map_overlap_bands(elevation_slope_aspect, dem.data, depth=1, n_out=3)
+    else:
+        data = elevation_slope_aspect(dem.values)
     out = xr.DataArray(
-        np.stack([np.asarray(dem.values, dtype=np.float64), slope, aspect]).astype(np.float32),
+        data,
         dims=("band", "y", "x"),
         coords={"band": ["elevation", "slope", "aspect"], "y": dem["y"], "x": dem["x"]},
         attrs={"units": "m, degrees, degrees clockwise from north", "method": "Horn 1981"},

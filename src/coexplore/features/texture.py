@@ -28,16 +28,23 @@ this implementation.
 Windows are clipped at the image border (a border pixel's window holds the
 pairs that fit in the image); pairs with a NaN pixel are not counted; a
 window without any pair is NaN.
+
+A dask-backed image is processed tile by tile with a halo of half the
+window (:func:`coexplore.chunked.map_overlap_bands`) after its grey-level
+range is fixed over the whole image, which gives the whole-image result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 from scipy.special import xlogy
 
+from ..chunked import map_overlap_bands
 from ..errors import DataError
 
 GLCM_FEATURES: tuple[str, ...] = ("asm", "entropy", "contrast", "homogeneity", "correlation")
@@ -81,6 +88,22 @@ def quantise(
     q = np.clip(q, 0, levels - 1).astype(np.int16)
     q[~finite] = -1
     return q
+
+
+def finite_range(image: np.ndarray | da.Array) -> tuple[float, float]:
+    """(min, max) of an image's finite values, computed chunk by chunk for dask.
+
+    Raises
+    ------
+    DataError
+        If the image has no finite pixel.
+    """
+    arr = da.asarray(image)
+    finite = da.isfinite(arr)
+    lo, hi = dask.compute(da.where(finite, arr, np.inf).min(), da.where(finite, arr, -np.inf).max())
+    if not np.isfinite(lo):
+        raise DataError("GLCM input image has no finite pixel; check the source band and season")
+    return float(lo), float(hi)
 
 
 def _offset(distance: int, angle: float) -> tuple[int, int]:
@@ -134,6 +157,14 @@ def _pairs(q: np.ndarray, offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarr
     return i, j, valid
 
 
+def _check_options(window: int, features: Sequence[str]) -> None:
+    if window < 3 or window % 2 == 0:
+        raise DataError(f"GLCM window={window} must be an odd number of pixels >= 3")
+    unknown = [f for f in features if f not in GLCM_FEATURES]
+    if unknown:
+        raise DataError(f"unknown GLCM feature(s) {unknown}; choose among {list(GLCM_FEATURES)}")
+
+
 def glcm_features(
     image: np.ndarray,
     *,
@@ -177,11 +208,7 @@ def glcm_features(
     img = np.asarray(image)
     if img.ndim != 2:
         raise DataError(f"GLCM input has shape {img.shape}; pass a single 2-D band")
-    if window < 3 or window % 2 == 0:
-        raise DataError(f"GLCM window={window} must be an odd number of pixels >= 3")
-    unknown = [f for f in features if f not in GLCM_FEATURES]
-    if unknown:
-        raise DataError(f"unknown GLCM feature(s) {unknown}; choose among {list(GLCM_FEATURES)}")
+    _check_options(window, features)
     q = quantise(img, levels=levels, value_range=value_range)
     half = window // 2
     acc = {f: np.zeros(img.shape, dtype=np.float64) for f in features}
@@ -266,17 +293,38 @@ def glcm_texture(
         As :func:`glcm_features`.
     """
     image = image.squeeze(drop=True).transpose("y", "x")
-    feats = glcm_features(
-        np.asarray(image.values),
-        window=window,
-        levels=levels,
-        distances=distances,
-        angles=angles,
-        value_range=value_range,
-        features=features,
-    )
+    options = {
+        "window": window,
+        "levels": levels,
+        "distances": distances,
+        "angles": angles,
+        "features": features,
+    }
+    if image.chunks is not None:
+        # Tile by tile with a halo of the window's half-size: a pixel's window
+        # (and every pair in it) then lies inside its tile, and the image
+        # border keeps the clipped windows of the whole-image computation.
+        # The grey levels must be the whole image's, so the quantisation
+        # range is fixed first.
+        _check_options(window, features)
+        if value_range is None:
+            value_range = finite_range(image.data)
+
+        def block_features(block: np.ndarray) -> np.ndarray:
+            feats = glcm_features(block, value_range=value_range, **options)
+            return np.stack([feats[f] for f in features])
+
+        data = map_overlap_bands(
+            block_features,
+            image.data,
+            depth=window // 2,
+            n_out=len(features),
+        )
+    else:
+        feats = glcm_features(np.asarray(image.values), value_range=value_range, **options)
+        data = np.stack([feats[f] for f in features])
     return xr.DataArray(
-        np.stack([feats[f] for f in features]),
+        data,
         dims=("band", "y", "x"),
         coords={"band": list(features), "y": image["y"], "x": image["x"]},
         attrs={

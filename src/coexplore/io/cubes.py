@@ -111,8 +111,23 @@ def write_cube(ds: xr.Dataset, path: str | Path, *, chunks: int = 256) -> Path:
     return Path(path)
 
 
+TILE_MIN = 256
+"""Smallest spatial tile edge (cells) of :func:`open_cube`'s ``chunks="tiles"``."""
+
+
 def open_cube(path: str | Path, *, chunks: dict | str | None = "auto") -> xr.Dataset:
     """Open a cube store with its CRS.
+
+    Parameters
+    ----------
+    path
+        The Zarr store.
+    chunks
+        As :func:`xarray.open_zarr`, or ``"tiles"``: whole stored spatial
+        chunks, at least :data:`TILE_MIN` cells a side, with the whole time
+        axis in one chunk and one band per chunk, for
+        per-pixel time reductions computed tile by tile (memory follows the
+        tile size and the series length, not the area).
 
     Raises
     ------
@@ -123,6 +138,16 @@ def open_cube(path: str | Path, *, chunks: dict | str | None = "auto") -> xr.Dat
     if not path.exists():
         raise InputError(path, "cube store does not exist", "run the workflow stage that builds it")
     try:
+        if chunks == "tiles":
+            with xr.open_zarr(path, chunks=None, consolidated=True) as meta:
+                stored = meta["data"].encoding.get("chunks", meta["data"].shape)
+                dims = meta["data"].dims
+            # spatial tiles of at least TILE_MIN cells (whole stored chunks):
+            # smaller ones cost more in task overhead than they save
+            chunks = {
+                d: -1 if d == "time" else (1 if d == "band" else c * -(-TILE_MIN // c))
+                for d, c in zip(dims, stored, strict=True)
+            }
         ds = xr.open_zarr(path, chunks=chunks, consolidated=True, decode_coords="all")
     except Exception as exc:  # zarr raises several unrelated types for broken stores
         raise InputError(path, f"not a readable Zarr cube ({exc})", "delete it and rerun") from exc

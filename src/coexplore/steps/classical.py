@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..errors import DataError
 from ..features.selection import select_features
-from ..features.stack import build_feature_stack
+from ..features.stack import build_feature_stack, quiet_nan_reductions
 from ..grid import Grid
 from ..io.atomic import atomic_path
 from ..io.cubes import open_cube
@@ -83,14 +83,21 @@ def step_build_features(
     cfg: dict,
     out: str | Path,
 ) -> xr.DataArray:
-    """Build and write the (feature, y, x) stack of one year as Zarr."""
-    cubes = {s: open_cube(p) for s, p in cube_paths.items()}
-    static = {s: open_cube(p) for s, p in static_paths.items()}
+    """Build and write the (feature, y, x) stack of one year as Zarr.
+
+    The cubes are opened lazily in their stored chunks, so the stack is
+    computed and written tile by tile (the dask scheduler in effect decides
+    how many tiles at once): memory follows the chunk size, not the area.
+    """
+    cubes = {s: open_cube(p, chunks="tiles") for s, p in cube_paths.items()}
+    static = {s: open_cube(p, chunks="tiles") for s, p in static_paths.items()}
     stack = build_feature_stack(cubes, year=year, static=static, config=cfg)
     ds = xr.Dataset({"data": stack.astype("float32")})
     ds.attrs = {"year": int(year), "n_features": int(stack.sizes["feature"])}
-    ds = ds.chunk({"feature": 1})
-    with atomic_path(out) as tmp:
+    # Stored chunks of one feature by up to 512 x 512 cells (1 MiB): one
+    # store write per computed tile would cost more than computing it.
+    ds = ds.chunk({"feature": 1, "y": min(512, ds.sizes["y"]), "x": min(512, ds.sizes["x"])})
+    with atomic_path(out) as tmp, quiet_nan_reductions():
         ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
     log.info("year %d: %d features", year, stack.sizes["feature"])
     return stack
