@@ -1,10 +1,13 @@
 """Time cubes: co-registration check, compositing onto a regular time axis,
 gap filling.
 
-Memory stays bounded as the area grows: compositing works one time step at a
-time (region writes into a temporary Zarr store) and gap filling works chunk
-by chunk with dask, with a halo for the spatial Gaussian so chunk edges give
-the same numbers as the unchunked computation.
+Memory stays bounded as the area grows: the co-registration check matches
+a window of at most :data:`COREG_WINDOW` pixels a side, compositing works
+one time step at a time (region writes into a temporary Zarr store), and gap
+filling works tile by tile (:func:`fill_cube_tiles`): each task reads its
+tile's whole time series with a halo for the spatial Gaussian, fills it and
+writes it into the cube store, so tile edges give the numbers of the
+whole-cube computation and no result waits in memory for its writer.
 """
 
 from __future__ import annotations
@@ -12,27 +15,41 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
+import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
+import zarr
+from rasterio.windows import Window
 from scipy import ndimage
 
 from .errors import DataError
 from .grid import Grid
 from .io.atomic import atomic_path
 from .io.cubes import empty_like_grid, open_cube, read_qa, read_scene, to_dataset, write_cube
+from .io.rasters import open_raster
 
 log = logging.getLogger(__name__)
 
 #: a scene needs at least this share of the grid valid in both it and the
 #: reference for a phase correlation (the rest stay unmeasured, NaN)
 MIN_COREG_OVERLAP = 0.10
+
+#: edge (pixels) of the centred window on which the co-registration check
+#: measures each scene's shift: a global shift needs no more than a few
+#: hundred pixels of texture (AROSICS matches a 256 px window by default),
+#: and a bounded window keeps its time and memory flat as the area grows
+COREG_WINDOW = 512
+
+#: smallest tile edge (pixels) of the gap filling; tiles are whole store
+#: chunks, so narrow chunks are grouped to keep the halo reads a small share
+FILL_TILE_MIN = 128
 
 #: band used to measure co-registration residuals, per source
 COREG_BAND = {"landsat8": "nir", "sentinel1": "vv"}
@@ -81,8 +98,10 @@ def coregistration_check(
 ) -> pd.DataFrame:
     """Measure each scene's residual shift against a robust reference.
 
-    The reference is the per-pixel median of the ``reference_scenes`` scenes
-    with the largest valid fraction. Each scene's ``band`` is phase-correlated
+    The shift is measured on the centred window of at most
+    :data:`COREG_WINDOW` pixels a side (the whole grid when it is smaller)
+    and applies to the whole scene. The reference is the per-pixel median of
+    the ``reference_scenes`` scenes with the largest valid fraction. Each scene's ``band`` is phase-correlated
     against it (subpixel, 1/``upsample_factor`` px). Scenes whose residual
     exceeds ``max_residual_px`` are flagged and, with ``correct``, get the
     negated shift applied at compositing time; the residual after correction
@@ -110,17 +129,18 @@ def coregistration_check(
                 "coreg_residual_after_px",
             ]
         )
+    with open_raster(refs[0].tif) as src:
+        height, width = src.height, src.width
+    wh, ww = min(height, COREG_WINDOW), min(width, COREG_WINDOW)
+    window = Window((width - ww) // 2, (height - wh) // 2, ww, wh)
     by_clear = sorted(refs, key=lambda r: -float(r.qa.get("valid_fraction", 0.0)))
-    stack = []
-    for r in by_clear[:reference_scenes]:
-        arr, names = read_scene(r.tif)
-        stack.append(arr[names.index(band)])
+    stack = [read_scene(r.tif, band=band, window=window)[0][0] for r in by_clear[:reference_scenes]]
     with np.errstate(all="ignore"):
         reference = np.nanmedian(np.stack(stack), axis=0)
+    del stack
     rows = []
     for r in refs:
-        arr, names = read_scene(r.tif)
-        moving = arr[names.index(band)]
+        moving = read_scene(r.tif, band=band, window=window)[0][0]
         mask = np.isfinite(moving) & np.isfinite(reference)
         if mask.mean() < MIN_COREG_OVERLAP:
             rows.append(
@@ -171,18 +191,29 @@ def coregistration_check(
 
 
 def composite(stack: np.ndarray, method: str) -> np.ndarray:
-    """Combine valid observations (axis 0) by ``median`` or ``mean``; all-NaN stays NaN."""
+    """Combine valid observations (axis 0) by ``median`` or ``mean``; all-NaN stays NaN.
+
+    The median is taken from the sorted stack (NaN sort last): the middle
+    valid value, or the mean of the two middle ones, as ``np.nanmedian``
+    gives. ``np.nanmedian`` itself goes through masked arrays for short axes
+    and peaked at 20 times the stack's size on a scene stack, which made the
+    compositing step's memory grow with the area much faster than the data.
+    """
     if stack.shape[0] == 0:
         raise DataError("composite of an empty stack")
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
+    if method == "median":
+        if stack.shape[0] == 1:
+            return stack[0].copy()
+        ordered = np.sort(stack, axis=0)
+        n = np.isfinite(stack).sum(axis=0, dtype=np.int16)[None]  # small index arrays
+        out = np.take_along_axis(ordered, (np.maximum(n, 1) - 1) // 2, axis=0)[0]
+        out += np.take_along_axis(ordered, n // 2, axis=0)[0]
+        out /= 2  # an all-NaN pixel sorts to NaN in both
+        return out
+    if method == "mean":
+        with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            if method == "median":
-                return np.nanmedian(stack, axis=0)
-            if method == "mean":
-                return np.nanmean(stack, axis=0)
+            return np.nanmean(stack, axis=0)
     raise DataError(f"unknown composite method {method!r}; use 'median' or 'mean'")
 
 
@@ -202,7 +233,8 @@ def fill_time_linear(values: np.ndarray, *, edge_limit: int) -> tuple[np.ndarray
     a = np.asarray(values, dtype="float32")
     t = a.shape[0]
     valid = np.isfinite(a)
-    steps = np.arange(t).reshape((t,) + (1,) * (a.ndim - 1))
+    # int32 indices: the index arrays are the largest temporaries of a tile
+    steps = np.arange(t, dtype=np.int32).reshape((t,) + (1,) * (a.ndim - 1))
     prev_idx = np.maximum.accumulate(np.where(valid, steps, -1), axis=0)
     next_idx = np.flip(np.minimum.accumulate(np.flip(np.where(valid, steps, t), 0), axis=0), 0)
     p = np.clip(prev_idx, 0, t - 1)
@@ -222,43 +254,102 @@ def fill_time_linear(values: np.ndarray, *, edge_limit: int) -> tuple[np.ndarray
     return out, was_filled
 
 
-def gap_fill(data: da.Array, *, smooth_sigma: float, edge_limit: int) -> tuple[da.Array, da.Array]:
-    """Gap-fill a (time, band, y, x) dask array: linear in time, then a spatial
-    Gaussian smoothing of the filled cells only.
+def fill_gaps(
+    values: np.ndarray, *, smooth_sigma: float, edge_limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gap-fill a (time, ...,  y, x) block: linear in time
+    (:func:`fill_time_linear`), then a NaN-aware Gaussian (:func:`nan_gaussian`)
+    of each image replaces the filled cells only.
 
-    The array must be chunked with the whole time axis in one chunk. The
-    Gaussian runs with a halo of ``ceil(4 sigma)`` pixels (``map_overlap``),
-    so the result does not depend on the chunking.
+    Returns
+    -------
+    (filled, was_filled)
     """
-    if data.numblocks[0] != 1:
-        data = data.rechunk({0: -1})
-
-    def _fill(block: np.ndarray) -> np.ndarray:
-        out, was = fill_time_linear(block, edge_limit=edge_limit)
-        return np.concatenate([out[None], was[None].astype("float32")], axis=0)
-
-    both = da.map_blocks(_fill, data, new_axis=0, chunks=((2,), *data.chunks), dtype="float32")
-    filled_vals, was = both[0], both[1] > 0.5
+    vals, was = fill_time_linear(values, edge_limit=edge_limit)
     if smooth_sigma > 0:
-        depth = int(math.ceil(4 * smooth_sigma))
+        for i in np.ndindex(vals.shape[:-2]):
+            if was[i].any():
+                vals[i] = np.where(was[i], nan_gaussian(vals[i], smooth_sigma), vals[i])
+    return vals, was
 
-        def _smooth(vals: np.ndarray, mask: np.ndarray) -> np.ndarray:
-            out = vals.copy()
-            for i in np.ndindex(vals.shape[:2]):
-                if mask[i].any():
-                    sm = nan_gaussian(vals[i], smooth_sigma)
-                    out[i] = np.where(mask[i], sm, vals[i])
-            return out
 
-        filled_vals = da.map_overlap(
-            _smooth,
-            filled_vals,
-            was,
-            depth={0: 0, 1: 0, 2: depth, 3: depth},
-            boundary="none",
-            dtype="float32",
-        )
-    return filled_vals, was
+def fill_halo(smooth_sigma: float) -> int:
+    """Halo (pixels) a tile needs for the Gaussian of :func:`fill_gaps`
+    (``scipy.ndimage.gaussian_filter`` reaches ``int(4 sigma + 0.5)`` pixels)."""
+    return int(math.ceil(4 * smooth_sigma)) if smooth_sigma > 0 else 0
+
+
+def fill_cube_tiles(
+    source: Any,
+    data_out: Any,
+    filled_out: Any,
+    *,
+    tile: int,
+    fill: bool = True,
+    smooth_sigma: float = 1.0,
+    edge_limit: int = 3,
+) -> int:
+    """Gap-fill a (time, band, y, x) cube tile by tile into output arrays.
+
+    One task per band and ``tile`` x ``tile`` tile reads the tile's whole
+    time series with a halo of :func:`fill_halo` pixels (none at the cube's
+    edges, where the Gaussian's ``nearest`` mode sees the true edge), fills
+    it (:func:`fill_gaps`), and writes the tile into ``data_out`` and
+    ``filled_out``. The tasks run under the dask scheduler in effect (the
+    rule's threads); each holds one tile, and nothing waits for a writer,
+    so memory follows the tile size, not the area. The result equals
+    :func:`fill_gaps` of the whole cube.
+
+    Parameters
+    ----------
+    source
+        (time, band, y, x) float array with NumPy slicing (a Zarr array or
+        an in-memory array).
+    data_out, filled_out
+        Arrays of the same shape (Zarr arrays of the cube store) written by
+        slices; with Zarr, ``tile`` must be a multiple of their chunk edge,
+        so that no two tasks write one chunk.
+    tile
+        Tile edge in pixels.
+    fill
+        ``False`` copies the values and marks nothing filled.
+    smooth_sigma, edge_limit
+        As :func:`fill_gaps`.
+
+    Returns
+    -------
+    int
+        Number of tasks run.
+    """
+    n_time, n_band, height, width = source.shape
+    depth = fill_halo(smooth_sigma) if fill else 0
+
+    def one(b: int, y0: int, x0: int) -> None:
+        y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+        ya, xa = max(0, y0 - depth), max(0, x0 - depth)
+        yb, xb = min(height, y1 + depth), min(width, x1 + depth)
+        raw = np.asarray(source[:, b : b + 1, ya:yb, xa:xb], dtype="float32")
+        if fill:
+            vals, was = fill_gaps(raw, smooth_sigma=smooth_sigma, edge_limit=edge_limit)
+        else:
+            vals, was = raw, np.zeros(raw.shape, dtype=bool)
+        inner = (slice(None), slice(None), slice(y0 - ya, y1 - ya), slice(x0 - xa, x1 - xa))
+        data_out[:, b : b + 1, y0:y1, x0:x1] = vals[inner]
+        filled_out[:, b : b + 1, y0:y1, x0:x1] = was[inner]
+
+    tasks = [
+        dask.delayed(one)(b, y0, x0)
+        for b in range(n_band)
+        for y0 in range(0, height, tile)
+        for x0 in range(0, width, tile)
+    ]
+    dask.compute(*tasks)
+    return len(tasks)
+
+
+def _fill_tile(chunks: int) -> int:
+    """Tile edge for :func:`fill_cube_tiles`: whole store chunks, at least FILL_TILE_MIN."""
+    return chunks * -(-FILL_TILE_MIN // chunks)
 
 
 def build_cube(
@@ -325,7 +416,9 @@ def build_cube(
     if tmp_dir.exists():
         shutil.rmtree(tmp_dir)
     template = empty_like_grid(grid, bands, times, chunks=chunks)
-    template.drop_vars("filled").to_zarr(tmp_dir, mode="w", compute=False, consolidated=False)
+    template.drop_vars("filled").to_zarr(
+        tmp_dir, mode="w", compute=False, consolidated=False, zarr_format=2
+    )
     n_obs = np.zeros(len(times), dtype=int)
     clear_count = np.zeros(grid.shape, dtype=np.int32)
     try:
@@ -350,20 +443,13 @@ def build_cube(
             region = to_dataset(comp[None], grid=grid, bands=bands, times=times[ti : ti + 1])
             region = region.drop_vars(["spatial_ref", "band", "y", "x"])
             region["data"].attrs.pop("grid_mapping", None)
-            region.to_zarr(tmp_dir, region={"time": slice(ti, ti + 1)}, consolidated=False)
-        comp_ds = xr.open_zarr(tmp_dir, consolidated=False, chunks={})
-        data = comp_ds["data"].data.rechunk({0: -1, 1: 1, 2: chunks, 3: chunks})
-        if fill:
-            values, was = gap_fill(data, smooth_sigma=smooth_sigma, edge_limit=edge_limit)
-        else:
-            values, was = data, da.zeros_like(data, dtype=bool)
-        ds = to_dataset(
-            values,
-            grid=grid,
-            bands=bands,
-            times=times,
-            filled=was,
-            attrs={
+            region.to_zarr(
+                tmp_dir, region={"time": slice(ti, ti + 1)}, consolidated=False, zarr_format=2
+            )
+        composites = zarr.open_array(str(tmp_dir / "data"), mode="r", zarr_format=2)
+        ds = empty_like_grid(grid, bands, times, chunks=chunks)  # placeholders, never computed
+        ds.attrs.update(
+            {
                 "source": source,
                 "composite": method,
                 "gap_fill": "linear-in-time+gaussian" if fill else "none",
@@ -372,7 +458,7 @@ def build_cube(
                 "observations_per_step": n_obs.tolist(),
                 "source_scenes": [r.scene_id for r in refs],
                 **(attrs or {}),
-            },
+            }
         )
         # share of acquisitions with a valid observation per cell: the
         # complement of the cloud (and shadow) frequency for optical sources
@@ -385,7 +471,20 @@ def build_cube(
                 "acquisitions": looks,
             }
         )
-        write_cube(ds, out_path, chunks=chunks)
+        write_cube(
+            ds,
+            out_path,
+            chunks=chunks,
+            fill_regions=lambda store: fill_cube_tiles(
+                composites,
+                store["data"],
+                store["filled"],
+                tile=_fill_tile(chunks),
+                fill=fill,
+                smooth_sigma=smooth_sigma,
+                edge_limit=edge_limit,
+            ),
+        )
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return open_cube(out_path)
@@ -406,20 +505,23 @@ def finish_cube(
     attrs: dict[str, Any] | None = None,
 ) -> xr.Dataset:
     """Gap-fill and write a cube that is already on the time axis (meteorology)."""
-    arr = da.from_array(np.asarray(data, dtype="float32"), chunks=(-1, 1, chunks, chunks))
-    if fill:
-        values, was = gap_fill(arr, smooth_sigma=smooth_sigma, edge_limit=edge_limit)
-    else:
-        values, was = arr, da.zeros_like(arr, dtype=bool)
-    ds = to_dataset(
-        values,
-        grid=grid,
-        bands=bands,
-        times=times,
-        filled=was,
-        attrs={"source": source, **(attrs or {})},
+    data = np.asarray(data, dtype="float32")
+    ds = empty_like_grid(grid, bands, times, chunks=chunks)  # placeholders, never computed
+    ds.attrs.update({"source": source, **(attrs or {})})
+    write_cube(
+        ds,
+        out_path,
+        chunks=chunks,
+        fill_regions=lambda store: fill_cube_tiles(
+            data,
+            store["data"],
+            store["filled"],
+            tile=_fill_tile(chunks),
+            fill=fill,
+            smooth_sigma=smooth_sigma,
+            edge_limit=edge_limit,
+        ),
     )
-    write_cube(ds, out_path, chunks=chunks)
     return open_cube(out_path)
 
 

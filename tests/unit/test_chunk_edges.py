@@ -1,6 +1,7 @@
 """Chunked processing gives the unchunked result across chunk edges: the
-bicubic warp onto the grid computed tile by tile, the Gaussian gap-fill
-smoothing with a dask halo (see also test_cube.py), and the feature stack
+bicubic warp onto the grid computed tile by tile, the gap filling (time
+interpolation, then a Gaussian) tile by tile with a halo (see also
+test_cube.py), and the feature stack
 (GLCM texture, Horn terrain, seasonal composites) and fusion (noise
 estimate, weighted average) computed tile by tile."""
 
@@ -10,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import zarr
 from affine import Affine
 
 from coexplore.chunked import nanmedian
-from coexplore.cube import gap_fill
+from coexplore.cube import fill_cube_tiles, fill_gaps
 from coexplore.errors import DataError
 from coexplore.features.stack import build_feature_stack, quiet_nan_reductions
 from coexplore.features.terrain import terrain_features
@@ -54,13 +56,20 @@ def test_bicubic_warp_tile_by_tile_equals_whole_grid():
     assert np.isfinite(whole).mean() > 0.8
 
 
-def test_gap_fill_halo_matches_single_chunk_on_larger_sigma():
+def test_gap_fill_tiles_into_zarr_match_whole_cube_on_larger_sigma(tmp_path):
     rng = np.random.default_rng(4)
     a = rng.normal(size=(8, 1, 64, 64)).astype("float32")
     a[rng.random(a.shape) < 0.5] = np.nan
-    one, _ = gap_fill(da.from_array(a, chunks=(-1, 1, 64, 64)), smooth_sigma=3.0, edge_limit=2)
-    many, _ = gap_fill(da.from_array(a, chunks=(-1, 1, 10, 17)), smooth_sigma=3.0, edge_limit=2)
-    np.testing.assert_allclose(many.compute(), one.compute(), rtol=1e-6, atol=1e-6)
+    whole, whole_was = fill_gaps(a.copy(), smooth_sigma=3.0, edge_limit=2)
+    # tiles of two 8-pixel store chunks; the halo (12 px) spans more than a tile
+    group = zarr.open_group(tmp_path / "c.zarr", mode="w", zarr_format=2)
+    data = group.create_array("data", shape=a.shape, chunks=(1, 1, 8, 8), dtype="float32")
+    filled = group.create_array("filled", shape=a.shape, chunks=(1, 1, 8, 8), dtype=bool)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        n = fill_cube_tiles(a, data, filled, tile=16, smooth_sigma=3.0, edge_limit=2)
+    assert n == 16
+    np.testing.assert_allclose(data[:], whole, rtol=1e-6, atol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(filled[:], whole_was)
 
 
 # --- feature computation and fusion, chunk by chunk --------------------------

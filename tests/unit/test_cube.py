@@ -1,9 +1,8 @@
-import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
 
-from coexplore.cube import composite, fill_time_linear, gap_fill, nan_gaussian
+from coexplore.cube import composite, fill_cube_tiles, fill_gaps, fill_time_linear, nan_gaussian
 from coexplore.errors import DataError, InputError
 from coexplore.grid import Grid
 from coexplore.io.atomic import atomic_path
@@ -32,20 +31,29 @@ def test_fill_time_linear_matches_np_interp_per_pixel():
             np.testing.assert_allclose(out[:, i, j], np.interp(t, t[v], a[v, i, j]), atol=1e-5)
 
 
-def test_gap_fill_is_independent_of_chunking():
+def _tiles_filled(a: np.ndarray, tile: int, **kw) -> tuple[np.ndarray, np.ndarray]:
+    vals, was = np.full(a.shape, -99.0, dtype="float32"), np.zeros(a.shape, dtype=bool)
+    fill_cube_tiles(a, vals, was, tile=tile, **kw)
+    return vals, was
+
+
+def test_gap_fill_tile_by_tile_equals_whole_cube():
     rng = np.random.default_rng(1)
     a = rng.normal(size=(12, 2, 40, 40)).astype("float32")
     a[rng.random(a.shape) < 0.3] = np.nan
-    ref_v, ref_m = gap_fill(
-        da.from_array(a, chunks=(-1, 1, 40, 40)), smooth_sigma=1.5, edge_limit=3
-    )
-    chk_v, chk_m = gap_fill(da.from_array(a, chunks=(-1, 1, 13, 9)), smooth_sigma=1.5, edge_limit=3)
-    np.testing.assert_allclose(chk_v.compute(), ref_v.compute(), rtol=1e-6, atol=1e-6)
-    assert (chk_m.compute() == ref_m.compute()).all()
+    ref_v, ref_m = fill_gaps(a.copy(), smooth_sigma=1.5, edge_limit=3)
+    for tile in (40, 13, 9):
+        chk_v, chk_m = _tiles_filled(a, tile, smooth_sigma=1.5, edge_limit=3)
+        np.testing.assert_allclose(chk_v, ref_v, rtol=1e-6, atol=1e-6, equal_nan=True)
+        assert (chk_m == ref_m).all()
     # observed values are never changed, filled ones are smoothed
     obs = np.isfinite(a)
-    np.testing.assert_array_equal(ref_v.compute()[obs], a[obs])
-    assert ref_m.compute()[~obs].mean() > 0.9
+    np.testing.assert_array_equal(ref_v[obs], a[obs])
+    assert ref_m[~obs].mean() > 0.9
+    # without filling the values are copied
+    plain_v, plain_m = _tiles_filled(a, 13, fill=False)
+    np.testing.assert_array_equal(plain_v, a)
+    assert not plain_m.any()
 
 
 def test_nan_gaussian_constant_field_with_holes():
@@ -99,3 +107,17 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
         (tmp / "ok").write_text("done")
     assert (target / "ok").read_text() == "done"
     assert [p.name for p in tmp_path.iterdir()] == ["out.zarr"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_composite_median_equals_nanmedian(n, dtype):
+    rng = np.random.default_rng(n)
+    st = rng.normal(size=(n, 30, 20)).astype(dtype)
+    st[rng.random(st.shape) < 0.4] = np.nan
+    st[:, 0, 0] = np.nan  # never observed
+    with pytest.warns(RuntimeWarning, match="All-NaN"):
+        expected = np.nanmedian(st, axis=0)
+    got = composite(st, "median")
+    assert got.dtype == st.dtype
+    np.testing.assert_array_equal(got, expected)

@@ -10,7 +10,7 @@ a store that looks complete.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
+import zarr
+from rasterio.windows import Window
 
 from .. import __version__
 from ..errors import InputError
 from ..grid import Grid
 from .atomic import atomic_path
-from .rasters import read_raster, write_geotiff
+from .rasters import open_raster, read_raster, write_geotiff
 
 
 def empty_like_grid(
@@ -89,8 +91,30 @@ def _jsonable_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_cube(ds: xr.Dataset, path: str | Path, *, chunks: int = 256) -> Path:
-    """Write a cube Dataset to Zarr atomically (computes dask arrays chunk by chunk)."""
+def write_cube(
+    ds: xr.Dataset,
+    path: str | Path,
+    *,
+    chunks: int = 256,
+    fill_regions: Callable[[zarr.Group], None] | None = None,
+) -> Path:
+    """Write a cube Dataset to Zarr atomically (computes dask arrays chunk by chunk).
+
+    Parameters
+    ----------
+    ds
+        The cube (:func:`to_dataset`); dims (time, band, y, x) or (band, y, x).
+    path
+        Target store.
+    chunks
+        Spatial chunk edge of the store (one time step and band per chunk).
+    fill_regions
+        If given, the dask-backed variables are not computed: the store is
+        created with their metadata, NumPy-backed variables are written, then
+        ``fill_regions`` gets the open Zarr group of the temporary store
+        and writes their chunks itself (tasks that compute and write a
+        region in one step, so no result waits in memory for its writer).
+    """
     ds = ds.copy()
     ds.attrs = _jsonable_attrs(ds.attrs)
     enc_chunks = {"time": 1, "band": 1, "y": chunks, "x": chunks}
@@ -104,10 +128,24 @@ def write_cube(ds: xr.Dataset, path: str | Path, *, chunks: int = 256) -> Path:
                 min(enc_chunks.get(d, s), s) for d, s in zip(var.dims, var.shape, strict=True)
             )
         }
-    # dask chunks must align with the zarr chunks
-    ds = ds.chunk({d: c for d, c in enc_chunks.items() if d in ds.dims})
+    # Dask chunks must be whole zarr chunks. Along time any dask chunk is (the
+    # store holds one step per chunk), and splitting a whole-series block into
+    # single steps only makes dask keep blocks in memory until all their
+    # steps are written (the whole cube, for gap-filled cubes).
+    in_memory = [n for n in ds.data_vars if ds[n].chunks is None and ds[n].ndim]
+    ds = ds.chunk({d: c for d, c in enc_chunks.items() if d in ds.dims and d != "time"})
     with atomic_path(path) as tmp:
-        ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=2)
+        if fill_regions is None:
+            ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=2)
+        else:
+            ds.to_zarr(
+                tmp, mode="w", encoding=encoding, consolidated=False, zarr_format=2, compute=False
+            )
+            store = zarr.open_group(tmp, mode="r+", zarr_format=2)
+            for name in in_memory:  # chunked above, so not written by to_zarr
+                store[name][...] = ds[name].values
+            fill_regions(store)
+            zarr.consolidate_metadata(tmp, zarr_format=2)
     return Path(path)
 
 
@@ -124,10 +162,12 @@ def open_cube(path: str | Path, *, chunks: dict | str | None = "auto") -> xr.Dat
         The Zarr store.
     chunks
         As :func:`xarray.open_zarr`, or ``"tiles"``: whole stored spatial
-        chunks, at least :data:`TILE_MIN` cells a side, with the whole time
-        axis in one chunk and one band per chunk, for
-        per-pixel time reductions computed tile by tile (memory follows the
-        tile size and the series length, not the area).
+        chunks, at least :data:`TILE_MIN` cells a side, one band per chunk
+        and the whole time axis in one chunk (for per-pixel reductions over
+        time), or ``"steps"``: the same with one time step per chunk (for
+        per-image work). Memory then follows the tile size, not the area;
+        ``"auto"`` lets dask merge chunks up to its chunk-size limit
+        (128 MiB), so a job's memory grows with the area up to that.
 
     Raises
     ------
@@ -138,15 +178,15 @@ def open_cube(path: str | Path, *, chunks: dict | str | None = "auto") -> xr.Dat
     if not path.exists():
         raise InputError(path, "cube store does not exist", "run the workflow stage that builds it")
     try:
-        if chunks == "tiles":
+        if chunks in ("tiles", "steps"):
             with xr.open_zarr(path, chunks=None, consolidated=True) as meta:
                 stored = meta["data"].encoding.get("chunks", meta["data"].shape)
                 dims = meta["data"].dims
             # spatial tiles of at least TILE_MIN cells (whole stored chunks):
             # smaller ones cost more in task overhead than they save
+            along = {"time": -1 if chunks == "tiles" else 1, "band": 1}
             chunks = {
-                d: -1 if d == "time" else (1 if d == "band" else c * -(-TILE_MIN // c))
-                for d, c in zip(dims, stored, strict=True)
+                d: along.get(d, c * -(-TILE_MIN // c)) for d, c in zip(dims, stored, strict=True)
             }
         ds = xr.open_zarr(path, chunks=chunks, consolidated=True, decode_coords="all")
     except Exception as exc:  # zarr raises several unrelated types for broken stores
@@ -188,10 +228,35 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def read_scene(tif_path: str | Path) -> tuple[np.ndarray, list[str]]:
-    """Read an ingested scene: (band, y, x) float32 with NaN and its band names."""
-    arr, profile = read_raster(tif_path)
-    return arr.astype("float32"), list(profile["descriptions"])
+def read_scene(
+    tif_path: str | Path, *, band: str | None = None, window: Window | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Read an ingested scene: (band, y, x) float32 with NaN and its band names.
+
+    Parameters
+    ----------
+    tif_path
+        The scene GeoTIFF.
+    band
+        Read only this band (then the array is (1, y, x)).
+    window
+        Read only this window of the grid.
+
+    Raises
+    ------
+    InputError
+        If the file is unreadable or has no band ``band``.
+    """
+    indexes = None
+    if band is not None:
+        with open_raster(tif_path) as src:
+            names = list(src.descriptions)
+        if band not in names:
+            raise InputError(tif_path, f"scene has no band {band!r} ({names})", "rerun its ingest")
+        indexes = [names.index(band) + 1]
+    arr, profile = read_raster(tif_path, indexes=indexes, window=window)
+    names = list(profile["descriptions"])
+    return arr.astype("float32", copy=False), [band] if band is not None else names
 
 
 def read_qa(qa_path: str | Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
 
 from ..errors import InputError
 from .atomic import atomic_path
@@ -36,12 +37,16 @@ def open_raster(path: str | Path) -> rasterio.io.DatasetReader:
 
 
 def read_raster(
-    path: str | Path, *, indexes: int | Sequence[int] | None = None, masked: bool = False
+    path: str | Path,
+    *,
+    indexes: int | Sequence[int] | None = None,
+    masked: bool = False,
+    window: Window | None = None,
 ) -> tuple[np.ndarray, dict]:
-    """Read bands and the profile; truncated data raise :class:`InputError`."""
+    """Read bands (of a window) and the profile; truncated data raise :class:`InputError`."""
     with open_raster(path) as src:
         try:
-            data = src.read(indexes, masked=masked)
+            data = src.read(indexes, masked=masked, window=window)
         except RasterioIOError as exc:
             raise InputError(
                 path,
