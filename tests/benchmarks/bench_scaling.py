@@ -1,15 +1,20 @@
-"""Scaling benchmark: build the cubes of areas 1x, 4x and 16x the tiny one and
-print wall time and peak memory for each.
+"""Scaling benchmark: run the chunked stages (cube building, fusion, the
+feature stack of one year) on areas 1x, 4x and 16x the tiny one and print
+wall time and peak memory per stage.
 
-Goal: time grows no worse than linearly with area, peak memory stays roughly
-flat (compositing works one time step at a time, gap filling chunk by chunk).
+Goal: time grows no worse than linearly with area (seconds per megapixel do
+not rise) and peak memory stays roughly flat: the co-registration check
+matches a bounded window, compositing holds one time step, gap filling,
+fusion and the features work tile by tile.
 
 Usage (from the project root)::
 
     .venv/bin/python tests/benchmarks/bench_scaling.py [--factors 1 4 16] [--cores 2]
 
-The runs happen in a temporary copy of the workflow; nothing is written under
-results/. Figures are printed, never asserted.
+The runs happen in a temporary copy of the workflow (``--keep DIR`` keeps it);
+nothing is written under results/. Per-job wall time and peak RSS come from
+Snakemake's benchmark files (``s`` summed over a stage's jobs, ``max_rss``
+the largest job's). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -27,11 +32,19 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+#: stage -> benchmark files, relative to results/{area}/benchmarks
+STAGES = {
+    "build_cube": "build_cube/*.tsv",
+    "build_meteo_cube": "build_meteo_cube.tsv",
+    "fuse_cubes": "fuse_cubes.tsv",
+    "build_features": "build_features/*.tsv",
+}
 
 
 def scaled_config(factor: int) -> tuple[str, dict]:
+    """The tiny config with its area's extent grown ``factor`` times (same origin)."""
     cfg = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
-    ((area_id, area),) = cfg["areas"].items()
+    ((_, area),) = cfg["areas"].items()
     side = math.sqrt(factor)
     left, bottom, right, top = area["grid"]["extent"]
     w, h = (right - left) * side, (top - bottom) * side
@@ -40,12 +53,17 @@ def scaled_config(factor: int) -> tuple[str, dict]:
     return new_id, {**cfg, "areas": {new_id: area}}
 
 
-def run(factor: int, work: Path, cores: int) -> dict:
+def run(factor: int, work: Path, cores: int) -> list[dict]:
     area_id, cfg = scaled_config(factor)
     cfg_path = work / "config" / f"{area_id}.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     area = cfg["areas"][area_id]
+    year = int(str(area["time"]["end"])[:4])
     targets = [f"results/{area_id}/cubes/{s}.zarr" for s in (*area["sources"], "dem", "geology")]
+    targets += [
+        f"results/{area_id}/cubes/fused.zarr",
+        f"results/{area_id}/features/stack_{year}.zarr",
+    ]
     t0 = time.perf_counter()
     subprocess.run(
         [
@@ -63,24 +81,27 @@ def run(factor: int, work: Path, cores: int) -> dict:
     )
     wall = time.perf_counter() - t0
     bench = work / "results" / area_id / "benchmarks"
-    frames = [
-        pd.read_csv(f, sep="\t").assign(rule=f.parent.name if f.parent != bench else f.stem)
-        for f in bench.rglob("*.tsv")
-    ]
-    b = pd.concat(frames)
-    b["max_rss"] = pd.to_numeric(b["max_rss"], errors="coerce")
     left, bottom, right, top = area["grid"]["extent"]
-    cube = b[b.rule == "build_cube"]
-    return {
-        "area": area_id,
-        "factor": factor,
-        "pixels": int(round((right - left) / 10) * round((top - bottom) / 10)),
-        "wall_s": wall,
-        "job_s_total": b["s"].sum(),
-        "build_cube_s": cube["s"].sum(),
-        "peak_rss_mb_any_job": b["max_rss"].max(),
-        "peak_rss_mb_build_cube": cube["max_rss"].max(),
-    }
+    res = area["grid"]["resolution"]
+    pixels = round((right - left) / res) * round((top - bottom) / res)
+    rows = []
+    for stage, pattern in STAGES.items():
+        files = sorted(bench.glob(pattern))
+        if not files:
+            continue
+        b = pd.concat([pd.read_csv(f, sep="\t") for f in files])
+        rows.append(
+            {
+                "factor": factor,
+                "pixels": pixels,
+                "stage": stage,
+                "jobs": len(files),
+                "seconds": float(b["s"].sum()),
+                "peak_rss_mb": float(pd.to_numeric(b["max_rss"], errors="coerce").max()),
+                "run_wall_s": wall,
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -89,20 +110,30 @@ def main() -> None:
     )
     ap.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep it (for profiling)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="coexplore-scaling-") as tmp:
-        work = Path(tmp)
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for name in ("Snakefile", "workflow", "config", "envs", "pyproject.toml"):
             src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
-        rows = [run(f, work, args.cores) for f in args.factors]
+            if src.is_dir():
+                shutil.copytree(src, work / name, dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, work / name)
+        rows = [row for f in args.factors for row in run(f, work, args.cores)]
     table = pd.DataFrame(rows)
-    base = table.iloc[0]
-    table["time_per_pixel_vs_1x"] = (table["job_s_total"] / table["pixels"]) / (
-        base["job_s_total"] / base["pixels"]
-    )
-    table["peak_mem_vs_1x"] = table["peak_rss_mb_build_cube"] / base["peak_rss_mb_build_cube"]
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    table["s_per_mpx"] = table["seconds"] / (table["pixels"] / 1e6)
+    base = table[table["factor"] == table["factor"].min()].set_index("stage")
+    table["time_per_px_vs_1x"] = table["s_per_mpx"] / table["stage"].map(base["s_per_mpx"])
+    table["peak_vs_1x"] = table["peak_rss_mb"] / table["stage"].map(base["peak_rss_mb"])
+    table = table.sort_values(["stage", "factor"], kind="stable")
+    cols = ["stage", "factor", "pixels", "jobs", "seconds", "s_per_mpx", "time_per_px_vs_1x"]
+    cols += ["peak_rss_mb", "peak_vs_1x"]
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    walls = table.drop_duplicates("factor")[["factor", "pixels", "run_wall_s"]]
+    print("\nwhole run (synthesis and ingest included):")
+    print(walls.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
 
 
 if __name__ == "__main__":

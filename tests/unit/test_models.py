@@ -202,3 +202,22 @@ def test_fast_pooling_keeps_values_and_leaves_the_original(
     with torch.no_grad():
         for a, b in zip(model(*batch), fast(*batch), strict=True):
             assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_classical_branch_does_not_load_torch():
+    """coexplore.models loads the deep models lazily: the feature, selection and
+    classical-classifier jobs stay ~250 MB lighter without torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, coexplore.steps.classical, coexplore.steps.fusion, coexplore.steps.spine; "
+        "from coexplore.models.classical import make_classifier; "
+        "assert 'torch' not in sys.modules, 'torch was imported'; "
+        "from coexplore.models import CNNLSTM; assert 'torch' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        import coexplore.models
+
+        coexplore.models.Nope  # noqa: B018

@@ -1,95 +1,39 @@
-"""Deep models: one ``nn.Module`` per file, all called as ``model(x, external)``
+"""Models: the classical classifiers (:mod:`.classical`, scikit-learn) and the
+deep models, one ``nn.Module`` per file, all called as ``model(x, external)``
 with ``x`` ``(N, T, C, H, W)`` and ``external`` ``(N, T, F)``, all returning
 ``(logits, regression, attention_or_None)`` so one training loop serves all.
 
-``build_model(name, **cfg)`` builds one by registry name.
+``build_model(name, **cfg)`` builds a deep model by registry name
+(:mod:`.registry`). The deep-model names load lazily (PEP 562), so that the
+classical branch, which imports :mod:`.classical` through this package,
+does not load torch (about 250 MB of memory in every such job).
 """
 
 from __future__ import annotations
 
-import inspect
+from importlib import import_module
+from typing import Any
 
-from torch import nn
-
-from ..errors import ConfigError
-from .cnn import CNNOnly
-from .cnn_lstm import CNNLSTM, FrameCNN, joint_loss
-from .lstm import LSTMOnly
-from .mdnn import MultimodalDNN
-from .resnet50 import ResNet50
-from .transformer import TemporalTransformer
-
-#: registry name -> model class
-MODELS: dict[str, type[nn.Module]] = {
-    "cnn_lstm": CNNLSTM,
-    "cnn": CNNOnly,
-    "lstm": LSTMOnly,
-    "transformer": TemporalTransformer,
-    "mdnn": MultimodalDNN,
-    "resnet50": ResNet50,
+#: public name -> submodule that defines it
+_LAZY = {
+    "CNNLSTM": "cnn_lstm",
+    "FrameCNN": "cnn_lstm",
+    "joint_loss": "cnn_lstm",
+    "CNNOnly": "cnn",
+    "LSTMOnly": "lstm",
+    "MultimodalDNN": "mdnn",
+    "ResNet50": "resnet50",
+    "TemporalTransformer": "transformer",
+    "MODELS": "registry",
+    "build_model": "registry",
+    "model_parameters": "registry",
 }
 
 
-def model_parameters(name: str) -> list[str]:
-    """Names of the constructor arguments of model ``name``.
-
-    Raises
-    ------
-    ConfigError
-        If ``name`` is not registered.
-    """
-    if name not in MODELS:
-        raise ConfigError(f"model {name!r} is unknown; choose one of {sorted(MODELS)}")
-    return list(inspect.signature(MODELS[name]).parameters)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def build_model(name: str, **cfg: object) -> nn.Module:
-    """Build a registered model.
-
-    Parameters
-    ----------
-    name
-        Registry name: ``cnn_lstm``, ``cnn``, ``lstm``, ``transformer``, ``mdnn``, ``resnet50``.
-    **cfg
-        Constructor arguments (``in_channels`` is required by all).
-
-    Returns
-    -------
-    torch.nn.Module
-
-    Raises
-    ------
-    ConfigError
-        If the name is unknown, ``cfg`` has an argument the model does not take
-        or lacks one it needs.
-
-    Examples
-    --------
-    >>> m = build_model("lstm", in_channels=4, n_external=8, lstm_hidden=16)
-    >>> type(m).__name__
-    'LSTMOnly'
-    """
-    accepted = model_parameters(name)
-    unknown = sorted(set(cfg) - set(accepted))
-    if unknown:
-        raise ConfigError(f"model {name!r} does not take {unknown}; its settings are {accepted}")
-    signature = inspect.signature(MODELS[name]).parameters
-    missing = [k for k, p in signature.items() if p.default is p.empty and k not in cfg]
-    if missing:
-        raise ConfigError(f"model {name!r} needs {missing}; add them to its settings")
-    return MODELS[name](**cfg)
-
-
-__all__ = [
-    "CNNLSTM",
-    "MODELS",
-    "CNNOnly",
-    "FrameCNN",
-    "LSTMOnly",
-    "MultimodalDNN",
-    "ResNet50",
-    "TemporalTransformer",
-    "build_model",
-    "joint_loss",
-    "model_parameters",
-]
+__all__ = sorted(_LAZY)

@@ -98,7 +98,9 @@ def step_fuse_cubes(
     """
     grid = Grid.from_config(area["grid"])
     seed = int(area["seed"])
-    cubes = {s: open_cube(p) for s, p in cube_paths.items()}
+    # per-image work (z-scores, noise, weighted average, PCA projection) on
+    # bounded tiles, so memory follows the tile size, not the area
+    cubes = {s: open_cube(p, chunks="steps") for s, p in cube_paths.items()}
     weights = cfg["weights"]
     if not (weights == "inverse_noise" or isinstance(weights, Mapping)):
         raise ConfigError(f"fusion.weights={weights!r}; use 'inverse_noise' or {{source: weight}}")
