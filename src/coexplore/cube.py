@@ -491,7 +491,7 @@ def build_cube(
 
 
 def finish_cube(
-    data: np.ndarray,
+    data: Any,
     *,
     grid: Grid,
     times: pd.DatetimeIndex,
@@ -504,8 +504,13 @@ def finish_cube(
     chunks: int = 256,
     attrs: dict[str, Any] | None = None,
 ) -> xr.Dataset:
-    """Gap-fill and write a cube that is already on the time axis (meteorology)."""
-    data = np.asarray(data, dtype="float32")
+    """Gap-fill and write a cube that is already on the time axis (meteorology).
+
+    ``data`` is any (time, band, y, x) array with NumPy slicing: an
+    in-memory array, or one that computes the window it is sliced with
+    (:class:`coexplore.ingest.meteo.MeteoFields`), so that the cube is
+    produced tile by tile (:func:`fill_cube_tiles`).
+    """
     ds = empty_like_grid(grid, bands, times, chunks=chunks)  # placeholders, never computed
     ds.attrs.update({"source": source, **(attrs or {})})
     write_cube(

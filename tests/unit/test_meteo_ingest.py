@@ -11,7 +11,7 @@ from pyproj import Transformer
 
 from coexplore.errors import ConfigError, DataError, InputError
 from coexplore.grid import Grid
-from coexplore.ingest.meteo import ingest_meteo
+from coexplore.ingest.meteo import ingest_meteo, meteo_fields
 from coexplore.sensors import Meteo
 
 CRS = "EPSG:32650"
@@ -141,3 +141,60 @@ def test_malformed_csv_raises_input_error(tmp_path):
     path.write_text("station_id,time\nA,2023-01-01\n")
     with pytest.raises(InputError, match=r"missing column\(s\) lon, lat, elevation"):
         ingest_meteo(path, GRID, time_index=MONTHS)
+
+
+def test_fields_windows_equal_the_whole_cube(tmp_path):
+    path, _ = write_stations(tmp_path / "stations.csv")
+    dem = 200.0 + 10.0 * np.arange(GRID.height * GRID.width).reshape(GRID.shape)
+    whole, _ = ingest_meteo(path, GRID, time_index=MONTHS, dem=dem)
+    fields, clean, _ = meteo_fields(path, GRID, time_index=MONTHS, dem=dem)
+    assert fields.shape == whole.shape and set(clean["station_id"]) == {"A", "B"}
+    tiled = np.full(whole.shape, -1.0, dtype="float32")
+    for y0 in range(0, GRID.height, 4):  # 4 x 3 windows, a band and two steps at a time
+        for x0 in range(0, GRID.width, 3):
+            for b0 in range(whole.shape[1]):
+                part = fields[1:3, b0 : b0 + 1, y0 : y0 + 4, x0 : x0 + 3]
+                tiled[1:3, b0 : b0 + 1, y0 : y0 + 4, x0 : x0 + 3] = part
+    np.testing.assert_array_equal(tiled[1:3], whole.values[1:3])
+    assert np.isfinite(whole.values[1:3]).all() and np.isnan(whole.values[3]).all()  # April
+    with pytest.raises(TypeError, match="step 1"):
+        fields[::2, :, :, :]
+    with pytest.raises(TypeError, match="four slices"):
+        fields[0]
+
+
+def test_meteo_cube_step_fills_tile_by_tile_like_the_whole_cube(tmp_path, monkeypatch):
+    import coexplore.cube as cube_mod
+    from coexplore.cube import fill_gaps, write_static_cube
+    from coexplore.io.cubes import open_cube
+    from coexplore.steps.spine import step_build_meteo_cube
+
+    path, _ = write_stations(tmp_path / "stations.csv")
+    dem = (200.0 + 10.0 * np.arange(GRID.height * GRID.width).reshape(GRID.shape)).astype("f4")
+    write_static_cube(
+        dem[None], grid=GRID, layer="dem", bands=["elevation"], out_path=tmp_path / "dem.zarr"
+    )
+    left, bottom, right, top = GRID.bounds
+    area = {
+        "id": "t",
+        "grid": {"crs": CRS, "resolution": 10.0, "extent": [left, bottom, right, top]},
+        "time": {"start": "2023-01-01", "end": "2023-04-30", "freq": "MS"},
+    }
+    cube_cfg = {"gap_fill": {"sources": ["meteo"], "smooth_sigma": 1.0, "edge_limit": 1}}
+    monkeypatch.setattr(cube_mod, "FILL_TILE_MIN", 4)  # 4 x 4 tiles of 2 x 2 chunks
+    qc = step_build_meteo_cube(
+        path,
+        tmp_path / "dem.zarr",
+        area=area,
+        cube_cfg={**cube_cfg, "chunks": 2},
+        out=tmp_path / "meteo.zarr",
+        qc_out=tmp_path / "qc.csv",
+    )
+    assert (tmp_path / "qc.csv").exists() and len(qc)
+    whole, _ = ingest_meteo(path, GRID, time_index=MONTHS, dem=dem)
+    expected, was = fill_gaps(whole.values.copy(), smooth_sigma=1.0, edge_limit=1)
+    got = open_cube(tmp_path / "meteo.zarr")
+    np.testing.assert_allclose(got["data"].values, expected, rtol=1e-6)
+    np.testing.assert_array_equal(got["filled"].values, was)
+    assert was[3].all()  # April, after the last record, within edge_limit
+    assert got.attrs["stations"] == '["A", "B"]'

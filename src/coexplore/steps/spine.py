@@ -217,25 +217,35 @@ def step_build_meteo_cube(
     qc_out: str | Path,
 ) -> pd.DataFrame:
     """Station QC, aggregation and interpolation to the grid, gap filling."""
-    from ..ingest.meteo import ingest_meteo
+    from ..ingest.meteo import meteo_fields
+    from ..preprocess.meteo import VARIABLES
+    from ..sensors import Meteo
 
     grid = Grid.from_config(area["grid"])
     times = time_index(area)
-    dem = open_cube(dem_cube)["data"].sel(band="elevation").values
-    cube, qc = ingest_meteo(stations, grid, time_index=times, dem=dem)
+    # the DEM stays lazy and the fields are interpolated tile by tile as
+    # the cube is filled and written: memory follows the tile, not the area
+    dem = open_cube(dem_cube)["data"].sel(band="elevation")
+    fields, clean, qc = meteo_fields(stations, grid, time_index=times, dem=dem)
     fill = "meteo" in cube_cfg["gap_fill"]["sources"]
     finish_cube(
-        cube.transpose("time", "band", "y", "x").values,
+        fields,
         grid=grid,
         times=times,
         source="meteo",
-        bands=list(cube["band"].values),
+        bands=list(VARIABLES),
         out_path=out,
         fill=fill,
         smooth_sigma=cube_cfg["gap_fill"]["smooth_sigma"],
         edge_limit=cube_cfg["gap_fill"]["edge_limit"],
         chunks=cube_cfg["chunks"],
-        attrs={"source_file": str(stations)},
+        attrs={
+            "source_file": str(stations),
+            "units": [Meteo.variables[v] for v in VARIABLES],
+            "stations": sorted(map(str, clean["station_id"].unique())),
+            "interpolation": f"idw power={fields.power}, temperature lapse rate "
+            f"{fields.lapse_rate} degC/m",
+        },
     )
     write_qa_table(qc, qc_out)
     return qc
