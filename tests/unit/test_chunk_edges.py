@@ -22,7 +22,7 @@ from coexplore.features.terrain import terrain_features
 from coexplore.features.texture import glcm_texture
 from coexplore.fusion import estimate_noise_variance, weighted_average
 from coexplore.grid import Grid
-from coexplore.io.cubes import open_cube, to_dataset, write_cube
+from coexplore.io.cubes import open_cube, to_dataset, write_by_regions, write_cube
 from coexplore.preprocess.resample import reproject_to_grid
 from coexplore.sensors import Landsat8, Meteo
 from coexplore.steps.classical import open_features, step_build_features
@@ -200,7 +200,10 @@ def test_build_features_step_writes_tiles_equal_to_whole_stack(tmp_path, monkeyp
     paths = {}
     for name, ds in {**cubes, **static}.items():
         paths[name] = write_cube(ds, tmp_path / f"{name}.zarr", chunks=10)
+    import coexplore.steps.classical as classical
+
     monkeypatch.setattr(cubes_io, "TILE_MIN", 15)  # 20 x 20 tiles: two stored chunks a side
+    monkeypatch.setattr(classical, "FEATURE_TILE", 20)  # four regions written one by one
     tiles = open_cube(paths["landsat8"], chunks="tiles")["data"]
     assert tiles.chunks[:3] == ((len(TIMES),), (1,) * len(Landsat8.bands), (20, 20))
     with dask.config.set(scheduler="threads", num_workers=2):
@@ -214,4 +217,22 @@ def test_build_features_step_writes_tiles_equal_to_whole_stack(tmp_path, monkeyp
     written = open_features(tmp_path / "stack.zarr")
     whole = build_feature_stack(cubes, year=2021, static=static)
     np.testing.assert_allclose(written.values, whole.values, rtol=1e-5, atol=1e-5, equal_nan=True)
+    for coord in ("feature", "group"):
+        np.testing.assert_array_equal(written[coord].values, whole[coord].values)
     assert written.rio.crs.to_epsg() == 32650
+
+
+def test_write_by_regions_equals_one_write(tmp_path):
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(3, 50, 70)).astype("float32")
+    ds = xr.Dataset(
+        {"data": (("feature", "y", "x"), data), "name": ("feature", ["a", "b", "c"])},
+        coords={"y": np.arange(50.0), "x": np.arange(70.0)},
+        attrs={"year": 2021},
+    ).chunk({"feature": 1, "y": 16, "x": 16})
+    n = write_by_regions(ds, tmp_path / "regions.zarr", tile=32)
+    assert n == 2 * 3  # 50 rows and 70 columns in 32-cell regions, edges partial
+    ds.to_zarr(tmp_path / "one.zarr", mode="w", consolidated=True, zarr_format=2)
+    got = xr.open_zarr(tmp_path / "regions.zarr", consolidated=True)
+    want = xr.open_zarr(tmp_path / "one.zarr", consolidated=True)
+    xr.testing.assert_identical(got.load(), want.load())

@@ -149,6 +149,56 @@ def write_cube(
     return Path(path)
 
 
+def write_by_regions(
+    ds: xr.Dataset, path: str | Path, *, tile: int, encoding: dict | None = None
+) -> int:
+    """Write a dask-backed Dataset to a new Zarr store one spatial region at a time.
+
+    dask computes a whole ``to_zarr`` graph at once, and where many outputs
+    share inputs (the ~125 features of a stack share their seasonal
+    composites) it keeps shared intermediates of every tile alive, so memory
+    grew with the area. Each ``tile`` x ``tile`` region here is computed (by
+    the dask scheduler in effect) and written before the next one starts:
+    memory follows the region, and a halo operation recomputes only the
+    neighbouring blocks it reads.
+
+    Parameters
+    ----------
+    ds
+        Dataset with ``y`` and ``x`` dims; its dask chunks along them must
+        divide ``tile``.
+    path
+        New store (written as Zarr v2 with consolidated metadata).
+    tile
+        Region edge in cells.
+    encoding
+        As :meth:`xarray.Dataset.to_zarr`.
+
+    Returns
+    -------
+    int
+        Number of regions written.
+    """
+    # to_zarr(compute=False) writes numpy variables but defers dask ones, and
+    # region writes carry only variables along y/x: load the rest first (small:
+    # feature names, groups) so they land with the metadata.
+    other = [v for v in ds.variables if not {"y", "x"} & set(ds.variables[v].dims)]
+    ds = ds.copy(deep=False)
+    for v in other:
+        ds.variables[v].load()
+    ds.to_zarr(path, mode="w", compute=False, consolidated=False, zarr_format=2, encoding=encoding)
+    spatial = ds.drop_vars(other)
+    n = 0
+    for y0 in range(0, ds.sizes["y"], tile):
+        for x0 in range(0, ds.sizes["x"], tile):
+            region = {"y": slice(y0, min(y0 + tile, ds.sizes["y"]))}
+            region["x"] = slice(x0, min(x0 + tile, ds.sizes["x"]))
+            spatial.isel(region).to_zarr(path, region=region, consolidated=False, zarr_format=2)
+            n += 1
+    zarr.consolidate_metadata(str(path), zarr_format=2)
+    return n
+
+
 TILE_MIN = 256
 """Smallest spatial tile edge (cells) of :func:`open_cube`'s ``chunks="tiles"``."""
 

@@ -20,7 +20,7 @@ from ..features.selection import select_features
 from ..features.stack import build_feature_stack, quiet_nan_reductions
 from ..grid import Grid
 from ..io.atomic import atomic_path
-from ..io.cubes import open_cube
+from ..io.cubes import open_cube, write_by_regions
 from ..io.rasters import read_raster, write_geotiff
 from ..learn.classical import (
     compare_selection_with_seed,
@@ -75,6 +75,10 @@ def read_truth(path: str | Path, grid: Grid) -> np.ndarray:
     return np.nan_to_num(out[0], nan=0).astype(np.uint8)
 
 
+#: edge (cells) of the feature store's chunks and of the regions computed at once
+FEATURE_TILE = 256
+
+
 def step_build_features(
     cube_paths: Mapping[str, str | Path],
     static_paths: Mapping[str, str | Path],
@@ -85,20 +89,23 @@ def step_build_features(
 ) -> xr.DataArray:
     """Build and write the (feature, y, x) stack of one year as Zarr.
 
-    The cubes are opened lazily in their stored chunks, so the stack is
-    computed and written tile by tile (the dask scheduler in effect decides
-    how many tiles at once): memory follows the chunk size, not the area.
+    The cubes are opened lazily in tiles (:func:`open_cube`, ``"tiles"``) and
+    the stack is computed and written one region of :data:`FEATURE_TILE`
+    cells a side at a time (:func:`write_by_regions`), the tiles of a region
+    in parallel with the dask scheduler in effect: memory follows the
+    region, not the area.
     """
     cubes = {s: open_cube(p, chunks="tiles") for s, p in cube_paths.items()}
     static = {s: open_cube(p, chunks="tiles") for s, p in static_paths.items()}
     stack = build_feature_stack(cubes, year=year, static=static, config=cfg)
     ds = xr.Dataset({"data": stack.astype("float32")})
     ds.attrs = {"year": int(year), "n_features": int(stack.sizes["feature"])}
-    # Stored chunks of one feature by up to 512 x 512 cells (1 MiB): one
+    # Stored chunks of one feature by up to FEATURE_TILE^2 cells (256 KiB): one
     # store write per computed tile would cost more than computing it.
-    ds = ds.chunk({"feature": 1, "y": min(512, ds.sizes["y"]), "x": min(512, ds.sizes["x"])})
+    tile = {d: min(FEATURE_TILE, ds.sizes[d]) for d in ("y", "x")}
+    ds = ds.chunk({"feature": 1, **tile})
     with atomic_path(out) as tmp, quiet_nan_reductions():
-        ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+        write_by_regions(ds, tmp, tile=FEATURE_TILE)
     log.info("year %d: %d features", year, stack.sizes["feature"])
     return stack
 
