@@ -103,10 +103,12 @@ def lee_filter(intensity: np.ndarray, *, size: int = 7, looks: float) -> np.ndar
     # SAR toolboxes that do (SNAP, pyroSAR) are far heavier than these lines.
     zf = z.astype(np.float64)
     mean, sq = _nan_uniform(zf, size)
-    var_z = np.maximum(sq - mean**2, 0.0)
     cu2 = 1.0 / looks
-    var_x = np.maximum((var_z - mean**2 * cu2) / (1.0 + cu2), 0.0)
+    # windows with no valid pixel (outside the footprint) give NaN statistics
+    # here; those pixels are NaN themselves and stay so below
     with np.errstate(invalid="ignore", divide="ignore"):
+        var_z = np.maximum(sq - mean**2, 0.0)
+        var_x = np.maximum((var_z - mean**2 * cu2) / (1.0 + cu2), 0.0)
         k = np.where(var_z > 0, var_x / var_z, 0.0)
     out = mean + k * (zf - mean)
     out[~np.isfinite(zf)] = np.nan
