@@ -471,19 +471,14 @@ def build_cube(
                 "acquisitions": looks,
             }
         )
-        write_cube(
+        _write_filled(
             ds,
+            composites,
             out_path,
             chunks=chunks,
-            fill_regions=lambda store: fill_cube_tiles(
-                composites,
-                store["data"],
-                store["filled"],
-                tile=_fill_tile(chunks),
-                fill=fill,
-                smooth_sigma=smooth_sigma,
-                edge_limit=edge_limit,
-            ),
+            fill=fill,
+            smooth_sigma=smooth_sigma,
+            edge_limit=edge_limit,
         )
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -513,6 +508,30 @@ def finish_cube(
     """
     ds = empty_like_grid(grid, bands, times, chunks=chunks)  # placeholders, never computed
     ds.attrs.update({"source": source, **(attrs or {})})
+    _write_filled(
+        ds,
+        data,
+        out_path,
+        chunks=chunks,
+        fill=fill,
+        smooth_sigma=smooth_sigma,
+        edge_limit=edge_limit,
+    )
+    return open_cube(out_path)
+
+
+def _write_filled(
+    ds: xr.Dataset,
+    data: Any,
+    out_path: str | Path,
+    *,
+    chunks: int,
+    fill: bool,
+    smooth_sigma: float,
+    edge_limit: int,
+) -> None:
+    """Write ``ds`` (placeholder ``data``/``filled``) with both variables
+    produced tile by tile from ``data`` by :func:`fill_cube_tiles`."""
     write_cube(
         ds,
         out_path,
@@ -527,7 +546,6 @@ def finish_cube(
             edge_limit=edge_limit,
         ),
     )
-    return open_cube(out_path)
 
 
 def write_static_cube(
