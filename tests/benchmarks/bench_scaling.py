@@ -1,6 +1,6 @@
 """Scaling benchmark: run the chunked stages (cube building, fusion, the
-feature stack of one year) on areas 1x, 4x and 16x the tiny one and print
-wall time and peak memory per stage.
+feature stack of one year) and the per-scene ingest before them on areas
+1x, 4x and 16x the tiny one and print wall time and peak memory per stage.
 
 Goal: time grows no worse than linearly with area (seconds per megapixel do
 not rise) and peak memory stays roughly flat: the co-registration check
@@ -34,6 +34,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 #: stage -> benchmark files, relative to results/{area}/benchmarks
 STAGES = {
+    # per-scene jobs: each warps one scene onto the whole grid (not tiled)
+    "ingest_landsat8": "ingest_landsat8/*.tsv",
+    "ingest_sentinel1": "ingest_sentinel1/*.tsv",
+    "ingest_drone": "ingest_drone/*.tsv",
     "build_cube": "build_cube/*.tsv",
     "build_meteo_cube": "build_meteo_cube.tsv",
     "fuse_cubes": "fuse_cubes.tsv",
@@ -127,7 +131,10 @@ def main() -> None:
     base = table[table["factor"] == table["factor"].min()].set_index("stage")
     table["time_per_px_vs_1x"] = table["s_per_mpx"] / table["stage"].map(base["s_per_mpx"])
     table["peak_vs_1x"] = table["peak_rss_mb"] / table["stage"].map(base["peak_rss_mb"])
-    table = table.sort_values(["stage", "factor"], kind="stable")
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    table = table.sort_values(
+        ["stage", "factor"], key=lambda c: c.map(order) if c.name == "stage" else c
+    )
     cols = ["stage", "factor", "pixels", "jobs", "seconds", "s_per_mpx", "time_per_px_vs_1x"]
     cols += ["peak_rss_mb", "peak_vs_1x"]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
