@@ -236,3 +236,16 @@ def test_write_by_regions_equals_one_write(tmp_path):
     got = xr.open_zarr(tmp_path / "regions.zarr", consolidated=True)
     want = xr.open_zarr(tmp_path / "one.zarr", consolidated=True)
     xr.testing.assert_identical(got.load(), want.load())
+
+
+def test_write_cube_in_regions_equals_one_write(tmp_path):
+    cubes, _ = _study_cubes()
+    ds = cubes["landsat8"]
+    write_cube(ds, tmp_path / "one.zarr", chunks=10)
+    write_cube(ds, tmp_path / "regions.zarr", chunks=10, region=20)
+    got, want = open_cube(tmp_path / "regions.zarr"), open_cube(tmp_path / "one.zarr")
+    xr.testing.assert_identical(got.load(), want.load())
+    assert got["data"].encoding["chunks"] == want["data"].encoding["chunks"]
+    with pytest.raises(ValueError, match="multiple of chunks=10"):
+        write_cube(ds, tmp_path / "bad.zarr", chunks=10, region=15)
+    assert not (tmp_path / "bad.zarr").exists()

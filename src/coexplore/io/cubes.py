@@ -97,6 +97,7 @@ def write_cube(
     *,
     chunks: int = 256,
     fill_regions: Callable[[zarr.Group], None] | None = None,
+    region: int | None = None,
 ) -> Path:
     """Write a cube Dataset to Zarr atomically (computes dask arrays chunk by chunk).
 
@@ -114,6 +115,11 @@ def write_cube(
         ``fill_regions`` gets the open Zarr group of the temporary store
         and writes their chunks itself (tasks that compute and write a
         region in one step, so no result waits in memory for its writer).
+    region
+        If given (a multiple of ``chunks``), the dask-backed variables are
+        computed and written in regions of this many cells a side, one after
+        another (:func:`write_by_regions`): for graphs whose outputs share
+        intermediates, which dask would otherwise hold for the whole area.
     """
     ds = ds.copy()
     ds.attrs = _jsonable_attrs(ds.attrs)
@@ -134,8 +140,12 @@ def write_cube(
     # steps are written (the whole cube, for gap-filled cubes).
     in_memory = [n for n in ds.data_vars if ds[n].chunks is None and ds[n].ndim]
     ds = ds.chunk({d: c for d, c in enc_chunks.items() if d in ds.dims and d != "time"})
+    if region is not None and (fill_regions is not None or region % chunks):
+        raise ValueError(f"region={region} needs no fill_regions and a multiple of {chunks=}")
     with atomic_path(path) as tmp:
-        if fill_regions is None:
+        if region is not None:
+            write_by_regions(ds, tmp, tile=region, encoding=encoding)
+        elif fill_regions is None:
             ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=2)
         else:
             ds.to_zarr(

@@ -21,6 +21,9 @@ from ..io.cubes import open_cube, to_dataset, write_cube
 
 log = logging.getLogger(__name__)
 
+#: smallest edge (cells) of the regions of the fused cube computed at once
+FUSION_REGION = 256
+
 
 def _prefixed(cube: xr.DataArray, source: str, keep: list[str] | None = None) -> xr.DataArray:
     names = [str(b) for b in cube["band"].values]
@@ -141,7 +144,10 @@ def step_fuse_cubes(
             "config": cfg,
         },
     )
-    write_cube(ds, out_cube, chunks=cfg.get("chunks", 256))
+    chunks = cfg.get("chunks", 256)
+    # regions of whole store chunks, at least FUSION_REGION cells a side: the
+    # components of a tile share its projection, z-scores and weights
+    write_cube(ds, out_cube, chunks=chunks, region=chunks * -(-FUSION_REGION // chunks))
     pca_table = pd.DataFrame(
         {
             "component": model.component_names,
