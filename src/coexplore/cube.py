@@ -3,7 +3,7 @@ gap filling.
 
 Memory stays bounded as the area grows: the co-registration check matches
 a window of at most :data:`COREG_WINDOW` pixels a side, compositing works
-one time step at a time (region writes into a temporary Zarr store), and gap
+tile by tile (:func:`composite_tiles`, into a temporary Zarr store), and gap
 filling works tile by tile (:func:`fill_cube_tiles`): each task reads its
 tile's whole time series with a halo for the spatial Gaussian, fills it and
 writes it into the cube store, so tile edges give the numbers of the
@@ -47,7 +47,11 @@ MIN_COREG_OVERLAP = 0.10
 #: and a bounded window keeps its time and memory flat as the area grows
 COREG_WINDOW = 512
 
-#: smallest tile edge (pixels) of the gap filling; tiles are whole store
+#: pixels of halo for the cubic-spline prefilter of a co-registration
+#: shift: its influence decays by 0.27 per pixel, 1e-9 after 16
+SHIFT_SPLINE_HALO = 16
+
+#: smallest tile edge (pixels) of compositing and gap filling; tiles are whole store
 #: chunks, so narrow chunks are grouped to keep the halo reads a small share
 FILL_TILE_MIN = 128
 
@@ -352,6 +356,103 @@ def _fill_tile(chunks: int) -> int:
     return chunks * -(-FILL_TILE_MIN // chunks)
 
 
+def shift_halo(shifts: Sequence[tuple[float, float]]) -> int:
+    """Halo (pixels) a tile needs to get the numbers of the whole-scene
+    :func:`~coexplore.preprocess.geometry.apply_subpixel_shift`: the largest
+    shift, the cubic kernel's reach, and :data:`SHIFT_SPLINE_HALO` for the
+    spline prefilter, whose influence decays by 0.27 per pixel."""
+    if not shifts:
+        return 0
+    largest = max(max(abs(dy), abs(dx)) for dy, dx in shifts)
+    return int(math.ceil(largest)) + 2 + SHIFT_SPLINE_HALO if largest > 0 else 0
+
+
+def composite_tiles(
+    members: Sequence[Sequence[SceneRef]],
+    data_out: Any,
+    clear_count: np.ndarray,
+    *,
+    bands: Sequence[str],
+    shift_map: dict[str, tuple[float, float]],
+    method: str,
+    tile: int,
+) -> int:
+    """Composite each time step's scenes tile by tile into ``data_out``.
+
+    One task per ``tile`` x ``tile`` tile walks the time steps; for each it
+    reads the tile's window of every member scene (with a :func:`shift_halo`
+    when a scene gets a co-registration shift), shifts, composites
+    (:func:`composite`) and writes ``data_out[step, :, tile]``. It also
+    counts the valid looks per cell into ``clear_count``. Tasks run under
+    the dask scheduler in effect and touch disjoint tiles, so memory follows
+    the tile and the number of scenes in a step, not the area; the numbers
+    equal compositing the whole grid.
+
+    Parameters
+    ----------
+    members
+        The scenes of each time step (empty steps stay NaN).
+    data_out
+        (time, band, y, x) array written by slices (a Zarr array whose chunk
+        edge divides ``tile``).
+    clear_count
+        (y, x) int array incremented in place.
+    bands
+        Band names the scene files must have, in order.
+    shift_map
+        scene_id to (dy, dx) correction; absent scenes are not shifted.
+    method
+        As :func:`composite`.
+    tile
+        Tile edge in pixels.
+
+    Returns
+    -------
+    int
+        Number of tasks run.
+
+    Raises
+    ------
+    DataError
+        If a scene's bands differ from ``bands``.
+    """
+    from .preprocess.geometry import apply_subpixel_shift
+
+    height, width = clear_count.shape
+    halo = shift_halo([shift_map.get(r.scene_id, (0.0, 0.0)) for step in members for r in step])
+
+    def one(y0: int, x0: int) -> None:
+        y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+        ya, xa = max(0, y0 - halo), max(0, x0 - halo)
+        yb, xb = min(height, y1 + halo), min(width, x1 + halo)
+        window = Window(xa, ya, xb - xa, yb - ya)
+        inner = (slice(None), slice(y0 - ya, y1 - ya), slice(x0 - xa, x1 - xa))
+        for ti, step in enumerate(members):
+            if not step:
+                continue
+            stack = []
+            for r in step:
+                arr, names = read_scene(r.tif, window=window)
+                if list(names) != list(bands):
+                    raise DataError(
+                        f"{r.tif}: bands {names} differ from the cube's {list(bands)}; "
+                        "rerun its ingest"
+                    )
+                sdy, sdx = shift_map.get(r.scene_id, (0.0, 0.0))
+                if sdy or sdx:
+                    arr = np.stack([apply_subpixel_shift(b, sdy, sdx) for b in arr])
+                arr = arr[inner]
+                clear_count[y0:y1, x0:x1] += np.isfinite(arr).any(axis=0)
+                stack.append(arr)
+            data_out[ti, :, y0:y1, x0:x1] = composite(np.stack(stack), method).astype("float32")
+
+    tasks = [
+        dask.delayed(one)(y0, x0) for y0 in range(0, height, tile) for x0 in range(0, width, tile)
+    ]
+    dask.compute(*tasks)
+    return len(tasks)
+
+
 def build_cube(
     refs: Sequence[SceneRef],
     *,
@@ -397,8 +498,6 @@ def build_cube(
     xarray.Dataset
         The written cube, lazily opened.
     """
-    from .preprocess.geometry import apply_subpixel_shift
-
     out_path = Path(out_path)
     edges = (
         times.append(pd.DatetimeIndex([times[-1] + (times[-1] - times[-2])]))
@@ -419,33 +518,19 @@ def build_cube(
     template.drop_vars("filled").to_zarr(
         tmp_dir, mode="w", compute=False, consolidated=False, zarr_format=2
     )
-    n_obs = np.zeros(len(times), dtype=int)
+    members = [[r for r in refs if edges[ti] <= r.time < edges[ti + 1]] for ti in range(len(times))]
+    n_obs = np.array([len(m) for m in members], dtype=int)
     clear_count = np.zeros(grid.shape, dtype=np.int32)
     try:
-        for ti in range(len(times)):
-            members = [r for r in refs if edges[ti] <= r.time < edges[ti + 1]]
-            if not members:
-                continue
-            stack = []
-            for r in members:
-                arr, names = read_scene(r.tif)
-                if list(names) != list(bands):
-                    raise DataError(
-                        f"{r.tif}: bands {names} differ from the cube's {list(bands)}; rerun its ingest"
-                    )
-                sdy, sdx = shift_map.get(r.scene_id, (0.0, 0.0))
-                if sdy or sdx:
-                    arr = np.stack([apply_subpixel_shift(b, sdy, sdx) for b in arr])
-                stack.append(arr)
-                clear_count += np.isfinite(arr).any(axis=0)
-            comp = composite(np.stack(stack), method).astype("float32")
-            n_obs[ti] = len(members)
-            region = to_dataset(comp[None], grid=grid, bands=bands, times=times[ti : ti + 1])
-            region = region.drop_vars(["spatial_ref", "band", "y", "x"])
-            region["data"].attrs.pop("grid_mapping", None)
-            region.to_zarr(
-                tmp_dir, region={"time": slice(ti, ti + 1)}, consolidated=False, zarr_format=2
-            )
+        composite_tiles(
+            members,
+            zarr.open_array(str(tmp_dir / "data"), mode="r+", zarr_format=2),
+            clear_count,
+            bands=bands,
+            shift_map=shift_map,
+            method=method,
+            tile=_fill_tile(chunks),
+        )
         composites = zarr.open_array(str(tmp_dir / "data"), mode="r", zarr_format=2)
         ds = empty_like_grid(grid, bands, times, chunks=chunks)  # placeholders, never computed
         ds.attrs.update(

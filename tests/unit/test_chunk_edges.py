@@ -1,5 +1,6 @@
 """Chunked processing gives the unchunked result across chunk edges: the
-bicubic warp onto the grid computed tile by tile, the gap filling (time
+bicubic warp onto the grid computed tile by tile, the compositing of
+co-registration-shifted scenes tile by tile, the gap filling (time
 interpolation, then a Gaussian) tile by tile with a halo (see also
 test_cube.py), and the feature stack
 (GLCM texture, Horn terrain, seasonal composites) and fusion (noise
@@ -15,14 +16,22 @@ import zarr
 from affine import Affine
 
 from coexplore.chunked import nanmedian
-from coexplore.cube import fill_cube_tiles, fill_gaps
+from coexplore.cube import SceneRef, composite, composite_tiles, fill_cube_tiles, fill_gaps
 from coexplore.errors import DataError
 from coexplore.features.stack import build_feature_stack, quiet_nan_reductions
 from coexplore.features.terrain import terrain_features
 from coexplore.features.texture import glcm_texture
 from coexplore.fusion import estimate_noise_variance, weighted_average
 from coexplore.grid import Grid
-from coexplore.io.cubes import open_cube, to_dataset, write_by_regions, write_cube
+from coexplore.io.cubes import (
+    open_cube,
+    read_scene,
+    to_dataset,
+    write_by_regions,
+    write_cube,
+    write_scene,
+)
+from coexplore.preprocess.geometry import apply_subpixel_shift
 from coexplore.preprocess.resample import reproject_to_grid
 from coexplore.sensors import Landsat8, Meteo
 from coexplore.steps.classical import open_features, step_build_features
@@ -54,6 +63,69 @@ def test_bicubic_warp_tile_by_tile_equals_whole_grid():
         tiled[:, r0 : r0 + sub.height, c0 : c0 + sub.width] = part
     np.testing.assert_allclose(tiled, whole, rtol=1e-6, atol=1e-6, equal_nan=True)
     assert np.isfinite(whole).mean() > 0.8
+
+
+@pytest.mark.parametrize("method", ["median", "mean"])
+def test_composite_tiles_with_shifts_equals_whole_grid(tmp_path, monkeypatch, method):
+    rng = np.random.default_rng(5)
+    grid = Grid.from_bounds("EPSG:32650", (500000, 4400000, 500900, 4400700), 10)  # 90 x 70
+    bands = ["a", "b"]
+    yy, xx = np.mgrid[0 : grid.height, 0 : grid.width]
+    refs, shifts = [], {}
+    for i in range(5):
+        arr = np.stack(
+            [np.sin(yy / 7.0 + i) + np.cos(xx / 5.0), np.cos(yy / 4.0) * xx / 90.0]
+        ).astype("float32")
+        arr += rng.normal(0, 0.05, arr.shape).astype("float32")
+        hole = rng.random(grid.shape) < 0.15  # speckled and block gaps
+        hole[10 + 8 * i : 30 + 8 * i, 20:50] = True
+        arr[:, hole] = np.nan
+        tif = tmp_path / f"s{i}.tif"
+        write_scene(tif, tmp_path / f"s{i}.json", arr, {"status": "ok"}, grid=grid, bands=bands)
+        refs.append(SceneRef(f"s{i}", pd.Timestamp("2021-01-01"), tif, {}))
+        if i % 2:
+            shifts[f"s{i}"] = (0.6 * i, -1.3)  # up to 2.4 px, as a flagged scene gets
+    members = [refs[:3], [], refs[3:]]
+    whole = np.full((3, 2) + grid.shape, np.nan, dtype="float32")
+    count = np.zeros(grid.shape, dtype=np.int32)
+    for ti, step in enumerate(members):
+        if not step:
+            continue
+        stack = []
+        for r in step:
+            arr = read_scene(r.tif)[0]
+            dy, dx = shifts.get(r.scene_id, (0.0, 0.0))
+            if dy or dx:
+                arr = np.stack([apply_subpixel_shift(b, dy, dx) for b in arr])
+            count += np.isfinite(arr).any(axis=0)
+            stack.append(arr)
+        whole[ti] = composite(np.stack(stack), method)
+    # tiles of two 16-pixel chunks, shifts crossing the tile edges
+    group = zarr.open_group(tmp_path / "c.zarr", mode="w", zarr_format=2)
+    out = group.create_array(
+        "data", shape=whole.shape, chunks=(1, 1, 16, 16), dtype="float32", fill_value=np.nan
+    )
+    tiled_count = np.zeros(grid.shape, dtype=np.int32)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        n = composite_tiles(
+            members, out, tiled_count, bands=bands, shift_map=shifts, method=method, tile=32
+        )
+    assert n == 9
+    np.testing.assert_allclose(out[:], whole, rtol=1e-5, atol=1e-5, equal_nan=True)
+    np.testing.assert_array_equal(np.isnan(out[:]), np.isnan(whole))
+    np.testing.assert_array_equal(tiled_count, count)
+    assert np.isfinite(whole[0]).mean() > 0.9 and np.isnan(whole[1]).all()
+    # without the halo the tile edges differ: the comparison sees the shift
+    monkeypatch.setattr("coexplore.cube.shift_halo", lambda shifts: 0)
+    composite_tiles(
+        members, out, tiled_count, bands=bands, shift_map=shifts, method=method, tile=32
+    )
+    assert np.nanmax(np.abs(out[:] - whole)) > 1e-3
+    # a scene with other bands is refused
+    with pytest.raises(DataError, match="differ from the cube"):
+        composite_tiles(
+            members, out, tiled_count, bands=["a", "c"], shift_map={}, method=method, tile=32
+        )
 
 
 def test_gap_fill_tiles_into_zarr_match_whole_cube_on_larger_sigma(tmp_path):
