@@ -109,6 +109,20 @@ class Grid:
             height=int(np.ceil(self.height / factor)),
         )
 
+    def subgrid(self, row: int, col: int, height: int, width: int) -> Grid:
+        """The ``height`` x ``width`` part of this grid starting at pixel (row, col)."""
+        if not (0 <= row < self.height and 0 <= col < self.width and height > 0 and width > 0):
+            raise ConfigError(
+                f"subgrid at ({row}, {col}) of {height}x{width} lies outside the "
+                f"{self.height}x{self.width} grid"
+            )
+        return Grid(
+            crs=self.crs,
+            transform=self.transform @ Affine.translation(col, row),
+            width=min(width, self.width - col),
+            height=min(height, self.height - row),
+        )
+
     def contains(self, bounds: tuple[float, float, float, float]) -> bool:
         """Whether ``bounds`` (in this grid's CRS) overlap the grid."""
         left, bottom, right, top = self.bounds

@@ -1,5 +1,8 @@
 """Chunked processing gives the unchunked result across chunk edges: the
-bicubic warp onto the grid computed tile by tile, the compositing of
+bicubic warp onto the grid computed tile by tile (by hand and lazily with
+dask, from cropped sources, with an affine or a GCP georeferencing), the
+masks counted and the Gaussian denoising done tile by tile, a lazy scene
+written block by block, the compositing of
 co-registration-shifted scenes tile by tile, the gap filling (time
 interpolation, then a Gaussian) tile by tile with a halo (see also
 test_cube.py), and the feature stack
@@ -11,9 +14,11 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
 import xarray as xr
 import zarr
 from affine import Affine
+from rasterio.control import GroundControlPoint
 
 from coexplore.chunked import nanmedian
 from coexplore.cube import SceneRef, composite, composite_tiles, fill_cube_tiles, fill_gaps
@@ -31,8 +36,14 @@ from coexplore.io.cubes import (
     write_cube,
     write_scene,
 )
+from coexplore.preprocess.denoise import gaussian_denoise, gaussian_denoise_tiles
 from coexplore.preprocess.geometry import apply_subpixel_shift
-from coexplore.preprocess.resample import reproject_to_grid
+from coexplore.preprocess.resample import (
+    count_on_grid,
+    reproject_mask,
+    reproject_to_grid,
+    warp_tiles,
+)
 from coexplore.sensors import Landsat8, Meteo
 from coexplore.steps.classical import open_features, step_build_features
 
@@ -63,6 +74,78 @@ def test_bicubic_warp_tile_by_tile_equals_whole_grid():
         tiled[:, r0 : r0 + sub.height, c0 : c0 + sub.width] = part
     np.testing.assert_allclose(tiled, whole, rtol=1e-6, atol=1e-6, equal_nan=True)
     assert np.isfinite(whole).mean() > 0.8
+
+
+def _gcps_10m(shape: tuple[int, int]) -> list[GroundControlPoint]:
+    """GCPs of a slightly rotated 10 m image (as a Sentinel-1 GRD's grid)."""
+    rows, cols = shape
+    return [
+        GroundControlPoint(
+            row=r, col=c, x=499850 + 9.8 * c + 0.7 * r, y=4401700 - 9.9 * r + 0.5 * c
+        )
+        for r in np.linspace(0, rows, 5)
+        for c in np.linspace(0, cols, 5)
+    ]
+
+
+@pytest.mark.parametrize("georef", ["affine_30m", "gcps_10m"])
+def test_warp_tiles_from_cropped_sources_equals_whole_grid(georef):
+    rng = np.random.default_rng(8)
+    grid = Grid.from_bounds("EPSG:32650", (500000, 4400200, 501500, 4401600), 10)  # 150 x 140
+    if georef == "affine_30m":
+        src = rng.normal(0.2, 0.05, size=(2, 60, 60)).astype("float32")
+        kw = {"src_transform": Affine(30.0, 0.4, 499900.0, 0.3, -30.0, 4401700.0)}
+    else:
+        src = rng.normal(0.2, 0.05, size=(2, 170, 170)).astype("float32")
+        kw = {"gcps": _gcps_10m(src.shape[1:])}
+    src[:, 20:26, 30:40] = np.nan
+    whole = reproject_to_grid(src, src_crs=grid.crs, grid=grid, **kw)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        lazy = warp_tiles(src, src_crs=grid.crs, grid=grid, tile=37, **kw)
+        assert lazy.chunks[1][:2] == (37, 37) and lazy.chunks[0] == (2,)
+        tiled = lazy.compute()
+        # the sources are cropped per tile; with GCPs, GDAL refits them, and
+        # its warp scale is fixed by the georeferencing (10 m onto 10 m
+        # differed by 8e-4 between tile and whole when GDAL took it from
+        # each extent)
+        np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5, equal_nan=True)
+        np.testing.assert_array_equal(np.isnan(tiled), np.isnan(whole))
+        assert 0.5 < np.isfinite(whole).mean() < 1.0
+        # the validity masks counted tile by tile
+        valid = np.isfinite(src[0])
+        n = count_on_grid(valid, src_crs=grid.crs, grid=grid, tile=37, **kw)
+    assert n == reproject_mask(valid, src_crs=grid.crs, grid=grid, **kw).sum() > 0
+
+
+def test_gaussian_denoise_tiles_equals_whole_array():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=(2, 90, 70)).astype("float32")
+    a[:, 30:41, 10:60] = np.nan
+    whole = gaussian_denoise(a, 1.5)
+    # chunks narrower than the 6-pixel halo too
+    for chunk in (32, 5):
+        tiled = gaussian_denoise_tiles(da.from_array(a, chunks=(2, chunk, chunk)), 1.5).compute()
+        np.testing.assert_array_equal(tiled, whole)
+    with pytest.raises(DataError, match="negative"):
+        gaussian_denoise_tiles(da.from_array(a), -1.0)
+
+
+def test_lazy_scene_written_block_by_block_equals_in_memory(tmp_path):
+    rng = np.random.default_rng(10)
+    grid = Grid.from_bounds("EPSG:32650", (500000, 4400000, 505200, 4403000), 10)  # 300 x 520
+    a = rng.normal(size=(2, 300, 520)).astype("float32")
+    a[0, :40] = np.nan  # band a only: valid in any band, not in all
+    a[:, 100:110] = np.nan
+    record = {"status": "ok", "scene_id": "x"}
+    n_mem = write_scene(tmp_path / "m.tif", tmp_path / "m.json", a, record, grid=grid, bands="ab")
+    lazy = da.from_array(a, chunks=(1, 256, 256))  # band chunks are merged for the counts
+    n_lazy = write_scene(tmp_path / "l.tif", None, lazy, record, grid=grid, bands="ab")
+    assert n_mem == n_lazy == ((300 - 50) * 520, (300 - 10) * 520)
+    with rasterio.open(tmp_path / "m.tif") as m, rasterio.open(tmp_path / "l.tif") as lz:
+        np.testing.assert_array_equal(m.read(), lz.read())
+        assert lz.descriptions == ("a", "b") and lz.tags()["STATUS"] == "ok"
+        assert lz.transform == grid.transform
+    assert not (tmp_path / "l.json").exists()
 
 
 @pytest.mark.parametrize("method", ["median", "mean"])

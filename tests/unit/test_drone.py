@@ -10,6 +10,7 @@ import pytest
 import rasterio
 from affine import Affine
 
+import coexplore.ingest.drone as drone_module
 from coexplore.errors import ConfigError, InputError, SceneSkipped
 from coexplore.grid import Grid
 from coexplore.ingest.drone import aggregate_ortho, ingest_drone
@@ -331,3 +332,33 @@ def test_real_tile_aggregates_to_4x4_cells(real_tile):
             np.testing.assert_allclose(data[:3, r, c], rgb.mean(axis=1), atol=1e-5)
             np.testing.assert_allclose(data[3, r, c], rgb.mean(axis=0).std(), atol=1e-4)
     assert 0.05 < float(data[3].mean()) < 0.5  # a forest canopy is textured
+
+
+def test_flight_on_a_large_grid_aggregated_around_it_only(tmp_path, monkeypatch):
+    # a 27 x 23 m flight, offset 5 m from the cell edges, on a 4 km grid:
+    # only the cells around it are aggregated, the rest is lazily NaN, and
+    # the numbers equal aggregating onto the whole grid
+    rgba = np.zeros((4, 230, 270), dtype=np.uint8)
+    rgba[:3] = np.arange(270, dtype=np.uint8)[None, None, :] // 2
+    rgba[3] = 255
+    rgba[3, :50, :60] = 0
+    path = write_ortho(tmp_path / "UAV_20230320.tif", rgba, x0=X0 + 2005.0, y0=Y0 - 1995.0)
+    grid = Grid.from_bounds(CRS, (X0, Y0 - 4000.0, X0 + 4000.0, Y0), 10.0)  # 400 x 400
+    monkeypatch.setattr("coexplore.ingest.drone.INGEST_TILE", 64)
+    seen = []
+    original = drone_module.aggregate_ortho
+
+    def spy(ortho, grid_, **kw):
+        seen.append(grid_.shape)
+        return original(ortho, grid_, **kw)
+
+    monkeypatch.setattr("coexplore.ingest.drone.aggregate_ortho", spy)
+    result = ingest_drone(path, grid, min_coverage=0.3)
+    # rows 199-201 x cols 200-203 under the flight, plus 2 cells around
+    assert result.data.chunks[1][0] == 64 and seen == [(7, 8)]
+    whole, _ = original(read_orthomosaic(path), grid, min_coverage=0.3)
+    np.testing.assert_array_equal(result.data.values, whole)
+    valid = np.isfinite(whole[0])
+    assert 6 <= valid.sum() <= 12
+    assert result.qa["valid_cells"] == valid.sum()
+    assert result.qa["valid_fraction"] == valid.sum() / grid.width / grid.height

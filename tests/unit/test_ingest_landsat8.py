@@ -347,3 +347,17 @@ def test_broken_inputs(tmp_path):
 
     with pytest.raises(InputError, match="GCP file does not exist"):
         ingest_landsat8(make_scene(tmp_path / "d").folder, GRID, gcp_path=tmp_path / "none.csv")
+
+
+def test_lazy_grid_tile_by_tile_equals_one_tile(tmp_path, monkeypatch):
+    # the warp, the masks and the denoising tile by tile (16-pixel tiles of
+    # the 60x60 grid) give the single-tile numbers
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr("coexplore.ingest.landsat8.INGEST_TILE", 10**6)
+    whole = ingest_landsat8(scene.folder, GRID, denoise_sigma=1.0)
+    monkeypatch.setattr("coexplore.ingest.landsat8.INGEST_TILE", 16)
+    tiled = ingest_landsat8(scene.folder, GRID, denoise_sigma=1.0)
+    assert tiled.data.chunks[1] == (16, 16, 16, 12)  # lazy until read
+    np.testing.assert_allclose(tiled.data.values, whole.data.values, atol=1e-6, equal_nan=True)
+    for key in ("cloud_fraction", "clear_fraction", "valid_fraction"):
+        assert tiled.qa[key] == whole.qa[key]

@@ -298,3 +298,16 @@ def test_sigma0_db_matches_formula_at_a_pixel(tmp_path):
     result = ingest_sentinel1(safe, GRID, speckle_filter="none")
     # image pixel 70 -> x 500500 -> grid column 50
     assert result.data.values[0, 30, 50] == pytest.approx(expected, abs=0.02)
+
+
+def test_lazy_grid_tile_by_tile_equals_one_tile(tmp_path, monkeypatch):
+    # geocoding with the GCPs, the power floor, the denoising and the dB
+    # conversion tile by tile (16-pixel tiles of the 60x60 grid)
+    safe = make_safe(tmp_path)
+    monkeypatch.setattr("coexplore.ingest.sentinel1.INGEST_TILE", 10**6)
+    whole = ingest_sentinel1(safe, GRID, filter_size=5, denoise_sigma=1.0)
+    monkeypatch.setattr("coexplore.ingest.sentinel1.INGEST_TILE", 16)
+    tiled = ingest_sentinel1(safe, GRID, filter_size=5, denoise_sigma=1.0)
+    assert tiled.data.chunks[1] == (16, 16, 16, 12)
+    np.testing.assert_allclose(tiled.data.values, whole.data.values, atol=1e-4, equal_nan=True)
+    assert tiled.qa["valid_fraction"] == whole.qa["valid_fraction"] == 1.0

@@ -84,3 +84,33 @@ def test_collect_scene_qa(tmp_path):
     b.write_text("source,scene_id,status,reason\nsentinel1,y,skipped,outside\n")
     table = step_collect_scene_qa([a, b], tmp_path / "qa" / "scenes.csv")
     assert list(table.scene_id) == ["x", "y"] and (tmp_path / "qa" / "scenes.csv").exists()
+
+
+def test_lazy_ingest_counted_while_written_and_empty_grid_skipped(tmp_path, caplog):
+    import dask.array as da
+
+    from coexplore.ingest import IngestResult
+    from coexplore.preprocess.resample import grid_dataarray
+    from coexplore.steps.spine import _write_result_or_skip
+
+    def lazy(values: np.ndarray) -> IngestResult:
+        data = grid_dataarray(da.from_array(values, chunks=(2, 16, 16)), GRID, ("vv", "vh"))
+        return IngestResult(data=data.assign_attrs(scene_id="S1X"), qa={"time": "2021-01-01"})
+
+    half = np.ones((2, *GRID.shape), dtype="float32")
+    half[:, : GRID.height // 2] = np.nan
+    tif, qa = tmp_path / "a.tif", tmp_path / "a.qa.json"
+    kw = dict(source="sentinel1", scene_id="S1X", grid=GRID, tif=tif, qa=qa)
+    rec = _write_result_or_skip(lambda: lazy(half), **kw)
+    assert rec["status"] == "ok" and rec["valid_fraction"] == 0.5
+    assert json.loads(qa.read_text())["valid_fraction"] == 0.5
+    with rasterio.open(tif) as src:
+        np.testing.assert_array_equal(src.read(), half)
+    # a grid with no valid pixel is a skipped scene, not an empty "ok" one
+    empty = np.full_like(half, np.nan)
+    with caplog.at_level(logging.WARNING):
+        rec = _write_result_or_skip(lambda: lazy(empty), **kw)
+    assert rec["status"] == "skipped" and "no image data" in rec["reason"]
+    assert json.loads(qa.read_text())["status"] == "skipped"
+    with rasterio.open(tif) as src:
+        assert src.tags()["STATUS"] == "skipped" and np.isnan(src.read()).all()

@@ -1,13 +1,17 @@
 """Rule ingest_landsat8: one Landsat 8 L1 scene onto the common grid."""
 
+import dask
+
 from coexplore.logs import setup_logging
 from coexplore.steps.spine import step_ingest_landsat8
 
 setup_logging(snakemake.log[0])
-step_ingest_landsat8(
-    snakemake.params.scene_dir,
-    snakemake.params.grid,
-    snakemake.params.options,
-    snakemake.output.tif,
-    snakemake.output.qa,
-)
+# the grid is warped tile by tile: one tile per thread of the rule
+with dask.config.set(scheduler="threads", num_workers=snakemake.threads):
+    step_ingest_landsat8(
+        snakemake.params.scene_dir,
+        snakemake.params.grid,
+        snakemake.params.options,
+        snakemake.output.tif,
+        snakemake.output.qa,
+    )

@@ -4,7 +4,7 @@ Steps: read DN, QA and MTL; clear-sky mask; DN to radiance; dark-object
 atmospheric correction of the reflective bands (surface reflectance);
 brightness temperature of band 10; GCP affine replacing the nominal
 transform; bicubic resampling onto the 10 m grid with the validity mask
-resampled separately; optional NaN-aware Gaussian denoising.
+resampled separately, tile by tile; optional NaN-aware Gaussian denoising.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from affine import Affine
 from ..errors import InputError, SceneSkipped
 from ..grid import Grid
 from ..io.landsat import landsat_scene_geometry, read_gcps, read_landsat_scene
-from ..preprocess.denoise import gaussian_denoise
+from ..preprocess.denoise import gaussian_denoise_tiles
 from ..preprocess.geometry import fit_affine
 from ..preprocess.radiometry import (
     DEFAULT_QA_EXCLUDE,
@@ -28,14 +28,9 @@ from ..preprocess.radiometry import (
     qa_clear_mask,
     qa_flag,
 )
-from ..preprocess.resample import (
-    grid_dataarray,
-    grid_window,
-    reproject_mask,
-    reproject_to_grid,
-)
+from ..preprocess.resample import count_on_grid, grid_dataarray, grid_window, warp_tiles
 from ..sensors import Landsat8
-from . import IngestResult
+from . import INGEST_TILE, IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +101,9 @@ def ingest_landsat8(
         ``"nominal"``), ``gcp_count``, ``gcp_rmse_px``, ``gcp_rmse_m``,
         ``cloud_fraction`` (share of the scene-covered grid not clear),
         ``clear_fraction`` and ``valid_fraction`` (shares of the whole grid),
-        ``tau550``, ``sun_elevation``, ``mtl_cloud_cover``.
+        ``tau550``, ``sun_elevation``, ``mtl_cloud_cover``. The data are
+        lazy: warped onto the grid (and smoothed) tile by tile of
+        :data:`~coexplore.ingest.INGEST_TILE` pixels when computed or written.
 
     Raises
     ------
@@ -141,14 +138,14 @@ def ingest_landsat8(
     if scene.qa is not None:
         nonfill &= ~qa_flag(scene.qa, "fill", layout=scene.qa_layout)
         clear = nonfill & qa_clear_mask(scene.qa, exclude=qa_exclude, layout=scene.qa_layout)
-    geo = dict(src_transform=transform, src_crs=scene.crs, grid=grid)
-    covered = reproject_mask(nonfill, **geo)
-    clear_on_grid = reproject_mask(clear, **geo)
+    geo = dict(src_transform=transform, src_crs=scene.crs, grid=grid, tile=INGEST_TILE)
+    n_covered = count_on_grid(nonfill, **geo)
+    n_clear = count_on_grid(clear, **geo)
     n_grid = grid.width * grid.height
-    if not covered.any():
+    if n_covered == 0:
         raise SceneSkipped(scene_dir, "no image data of the scene falls on the grid")
-    clear_fraction = float(clear_on_grid.sum() / n_grid)
-    cloud_fraction = float(1.0 - clear_on_grid.sum() / covered.sum())
+    clear_fraction = n_clear / n_grid
+    cloud_fraction = 1.0 - n_clear / n_covered
     if clear_fraction < 1.0 - max_cloud_fraction:
         raise SceneSkipped(
             scene_dir,
@@ -179,10 +176,10 @@ def ingest_landsat8(
     bands = tuple(Landsat8.bands)
     stack = np.stack([layers[b] for b in bands])
 
-    on_grid = reproject_to_grid(stack, **geo, resampling="cubic")
+    # lazy: the grid is warped (and smoothed) tile by tile when written
+    on_grid = warp_tiles(stack, **geo, resampling="cubic")
     if denoise_sigma > 0:
-        on_grid = gaussian_denoise(on_grid, denoise_sigma)
-    valid_fraction = float(np.isfinite(on_grid).all(axis=0).sum() / n_grid)
+        on_grid = gaussian_denoise_tiles(on_grid, denoise_sigma)
 
     time = mtl.date_acquired.isoformat(timespec="seconds") + "Z"
     attrs = {"source": SOURCE, "scene_id": scene.scene_id, "time": time}
@@ -196,7 +193,6 @@ def ingest_landsat8(
         "gcp_rmse_m": rmse_m,
         "cloud_fraction": cloud_fraction,
         "clear_fraction": clear_fraction,
-        "valid_fraction": valid_fraction,
         "tau550": atmo["tau550"],
         "dark_object_source": atmo["dark_object_source"],
         "sun_elevation": mtl.sun_elevation,

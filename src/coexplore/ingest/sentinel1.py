@@ -3,7 +3,8 @@
 Steps per polarisation (VV, VH): DN to sigma0 with thermal noise removal
 (calibration and noise LUTs interpolated bilinearly), Lee speckle filter in
 radar geometry, bicubic geocoding with the product's GCPs (EPSG:4326) onto
-the grid, optional Gaussian denoising (in linear power), conversion to dB.
+the grid tile by tile, optional Gaussian denoising (in linear power),
+conversion to dB.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 from rasterio.transform import GCPTransformer
 
@@ -23,11 +25,11 @@ from ..io.sentinel1 import (
     read_measurement,
     read_safe,
 )
-from ..preprocess.denoise import gaussian_denoise, lee_filter
-from ..preprocess.resample import grid_dataarray, grid_window, reproject_to_grid
+from ..preprocess.denoise import gaussian_denoise_tiles, lee_filter
+from ..preprocess.resample import grid_dataarray, grid_window, warp_tiles
 from ..preprocess.sar import SIGMA0_FLOOR, calibrate_sigma0, to_db
 from ..sensors import Sentinel1
-from . import IngestResult
+from . import INGEST_TILE, IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,9 @@ def ingest_sentinel1(
     IngestResult
         Bands ``vv, vh`` in dB; QA entries ``pass_direction``, ``gcp_count``,
         ``gcp_rmse_px`` (GDAL GCP model residual), ``cloud_fraction`` (0: SAR
-        sees through cloud), ``valid_fraction``, ``speckle_filter``.
+        sees through cloud), ``valid_fraction``, ``speckle_filter``. The data
+        are lazy: geocoded tile by tile of :data:`~coexplore.ingest.INGEST_TILE`
+        pixels when computed or written.
 
     Raises
     ------
@@ -156,18 +160,20 @@ def ingest_sentinel1(
             sigma0 = lee_filter(sigma0, size=filter_size, looks=looks)
         layers.append(sigma0)
 
-    on_grid = reproject_to_grid(
-        np.stack(layers), src_crs=gcp_crs, gcps=gcps, grid=grid, resampling="cubic"
+    # lazy: geocoded (and smoothed) tile by tile when written
+    on_grid = warp_tiles(
+        np.stack(layers),
+        src_crs=gcp_crs,
+        gcps=gcps,
+        grid=grid,
+        tile=INGEST_TILE,
+        resampling="cubic",
     )
-    if not np.isfinite(on_grid).any():
-        raise SceneSkipped(safe_dir, "no image data of the product falls on the grid")
     # bicubic overshoot next to bright targets can give non-positive power
-    on_grid = np.where(np.isfinite(on_grid), np.maximum(on_grid, SIGMA0_FLOOR), np.nan)
+    on_grid = da.where(da.isfinite(on_grid), da.maximum(on_grid, SIGMA0_FLOOR), np.nan)
     if denoise_sigma > 0:
-        on_grid = gaussian_denoise(on_grid, denoise_sigma)
-    db = to_db(on_grid.astype(np.float32))
-    n_grid = grid.width * grid.height
-    valid_fraction = float(np.isfinite(db).all(axis=0).sum() / n_grid)
+        on_grid = gaussian_denoise_tiles(on_grid, denoise_sigma)
+    db = on_grid.astype(np.float32).map_blocks(to_db, dtype=np.float32)
 
     time = product.start_time.isoformat(timespec="seconds") + "Z"
     attrs = {"source": SOURCE, "scene_id": product.product_id, "time": time}
@@ -179,7 +185,6 @@ def ingest_sentinel1(
         "gcp_count": len(gcps),
         "gcp_rmse_px": gcp_rmse_px(gcps),
         "cloud_fraction": 0.0,
-        "valid_fraction": valid_fraction,
         "speckle_filter": speckle_filter,
         "filter_size": int(filter_size),
         "looks": float(looks),

@@ -258,15 +258,46 @@ def open_cube(path: str | Path, *, chunks: dict | str | None = "auto") -> xr.Dat
 
 def write_scene(
     tif_path: str | Path,
-    qa_path: str | Path,
-    data: np.ndarray,
+    qa_path: str | Path | None,
+    data: Any,
     qa: dict[str, Any],
     *,
     grid: Grid,
     bands: Sequence[str],
-) -> None:
-    """Write one ingested scene (band, y, x) as a COG plus its QA record (JSON)."""
-    arr = np.asarray(data, dtype="float32")
+) -> tuple[int, int]:
+    """Write one ingested scene (band, y, x) as a COG plus its QA record (JSON).
+
+    ``data`` may be a dask array (a lazy ingest): it is computed and written
+    block by block. The valid pixels are counted on the way.
+
+    Parameters
+    ----------
+    tif_path, qa_path
+        The scene GeoTIFF and its QA record; ``qa_path`` None writes no
+        record (the caller completes it with the counts first).
+    data
+        (band, y, x) float32 on ``grid``, NaN = invalid.
+    qa
+        The QA record; ``status`` and ``scene_id`` also become GeoTIFF tags.
+    grid, bands
+        The grid and the band names.
+
+    Returns
+    -------
+    tuple of int
+        Pixels valid in all bands, and pixels valid in any band.
+    """
+    if hasattr(data, "dask"):  # all bands in each block, for the counts
+        arr = data.astype("float32").rechunk({0: -1})
+    else:
+        arr = np.asarray(data, dtype="float32")
+    counts = [0, 0]
+
+    def count(_key: tuple[slice, ...], block: np.ndarray) -> None:
+        finite = np.isfinite(block)
+        counts[0] += int(finite.all(axis=0).sum())
+        counts[1] += int(finite.any(axis=0).sum())
+
     write_geotiff(
         tif_path,
         arr,
@@ -275,7 +306,15 @@ def write_scene(
         nodata=float("nan"),
         band_names=bands,
         tags={"STATUS": str(qa.get("status", "ok")), "SCENE_ID": str(qa.get("scene_id", ""))},
+        on_block=count,
     )
+    if qa_path is not None:
+        write_qa(qa_path, qa)
+    return counts[0], counts[1]
+
+
+def write_qa(qa_path: str | Path, qa: dict[str, Any]) -> None:
+    """Write a scene QA record (JSON), atomically."""
     with atomic_path(qa_path) as tmp:
         Path(tmp).write_text(json.dumps(qa, indent=1, default=_json_default))
 

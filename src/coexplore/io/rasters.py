@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -58,6 +60,34 @@ def read_raster(
     return data, profile
 
 
+#: tile edge of GeoTIFFs written block by block (GDAL's COG default)
+GEOTIFF_BLOCK = 256
+
+
+class _WindowTarget:
+    """A ``dask.array.store`` target writing (band, y, x) blocks into windows
+    of an open dataset; dask holds the lock around each write."""
+
+    def __init__(
+        self,
+        dst: Any,
+        on_block: Callable[[tuple[slice, ...], np.ndarray], None] | None,
+    ) -> None:
+        self.dst, self.on_block = dst, on_block
+        self.shape = (dst.count, dst.height, dst.width)
+
+    def __setitem__(self, key: tuple[slice, ...], value: np.ndarray) -> None:
+        (b0, b1, _), (y0, y1, _), (x0, x1, _) = (
+            k.indices(n) for k, n in zip(key, self.shape, strict=True)
+        )
+        block = np.asarray(value)
+        self.dst.write(
+            block, indexes=list(range(b0 + 1, b1 + 1)), window=Window(x0, y0, x1 - x0, y1 - y0)
+        )
+        if self.on_block is not None:
+            self.on_block((slice(b0, b1), slice(y0, y1), slice(x0, x1)), block)
+
+
 def write_geotiff(
     path: str | Path,
     data: np.ndarray,
@@ -71,15 +101,20 @@ def write_geotiff(
     category_names: dict[int, str] | None = None,
     tags: dict[str, str] | None = None,
     cog: bool = True,
+    on_block: Callable[[tuple[slice, ...], np.ndarray], None] | None = None,
 ) -> Path:
     """Write a 2-D or 3-D (band, y, x) array as a (Cloud-Optimized) GeoTIFF, atomically.
+
+    A dask array is written block by block (:func:`dask.array.store` into a
+    tiled GeoTIFF, under the dask scheduler in effect), so the image is
+    never whole in memory; the COG is then copied from it tile by tile.
 
     Parameters
     ----------
     path
         Target file.
     data
-        Array (y, x) or (band, y, x).
+        Array (y, x) or (band, y, x): NumPy, or dask (computed block by block).
     transform, crs
         Georeferencing.
     nodata
@@ -95,12 +130,17 @@ def write_geotiff(
         Extra dataset tags (provenance).
     cog
         Write with the COG driver (tiled, overviews) instead of plain GTiff.
+    on_block
+        Called with the (band, y, x) slices and values of each block as it is
+        written (the whole array at once for NumPy), e.g. to count valid
+        pixels without a second pass over a lazy array.
     """
-    arr = np.asarray(data)
+    lazy = hasattr(data, "dask")
+    arr = data if lazy else np.asarray(data)
     if arr.ndim == 2:
         arr = arr[None]
     count, height, width = arr.shape
-    profile = {
+    profile: dict[str, Any] = {
         "driver": "GTiff",
         "width": width,
         "height": height,
@@ -111,13 +151,22 @@ def write_geotiff(
         "nodata": nodata,
         "compress": "deflate",
     }
+    if lazy:  # blocks land in whole tiles when the array's chunks are multiples of 256
+        profile.update(tiled=True, blockxsize=GEOTIFF_BLOCK, blockysize=GEOTIFF_BLOCK)
     path = Path(path)
     with atomic_path(path) as tmp:
         mem_target = tmp.with_suffix(".plain.tif") if cog else tmp
         with rasterio.open(mem_target, "w", **profile) as dst:
             if colormap is not None:  # before the pixels: GDAL fixes the photometric tag then
                 dst.write_colormap(1, {int(k): tuple(v) + (255,) for k, v in colormap.items()})
-            dst.write(arr)
+            if lazy:
+                import dask.array as da
+
+                da.store(arr, _WindowTarget(dst, on_block), lock=threading.Lock())
+            else:
+                dst.write(arr)
+                if on_block is not None:
+                    on_block((slice(0, count), slice(0, height), slice(0, width)), arr)
             if band_names is not None:
                 for i, name in enumerate(band_names, start=1):
                     dst.set_band_description(i, str(name))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 
@@ -22,7 +23,7 @@ from ..cube import (
 )
 from ..errors import SceneSkipped
 from ..grid import Grid
-from ..io.cubes import open_cube, write_scene
+from ..io.cubes import open_cube, write_qa, write_scene
 from ..sensors import Drone, Landsat8, Meteo, Sentinel1, Static
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,19 @@ def _write_result_or_skip(
     bands = SOURCE_BANDS[source]
     try:
         result = run()
+        # computes a lazy ingest tile by tile into the GeoTIFF, counting the
+        # valid pixels on the way (no second pass for the QA record)
+        n_valid, n_any = write_scene(
+            tif,
+            None,
+            result.data.data,
+            {"status": "ok", "scene_id": result.data.attrs.get("scene_id", scene_id)},
+            grid=grid,
+            bands=bands,
+        )
+        if n_any == 0:
+            raise SceneSkipped(tif, "no image data of the scene falls on the grid")
+        result.set_valid_fraction(n_valid)
     except SceneSkipped as skip:
         # A skipped scene still gets its two files so the workflow stays
         # complete: an all-nodata GeoTIFF tagged STATUS=skipped and a QA
@@ -54,11 +68,11 @@ def _write_result_or_skip(
             "reason": skip.reason,
             "valid_fraction": 0.0,
         }
-        empty = np.full((len(bands), grid.height, grid.width), np.nan, dtype="float32")
+        empty = da.full((len(bands), *grid.shape), np.nan, dtype="float32", chunks=(-1, 1024, 1024))
         write_scene(tif, qa, empty, record, grid=grid, bands=bands)
         return record
     record = {"source": source, "scene_id": scene_id, "status": "ok", **result.qa}
-    write_scene(tif, qa, result.data.values, record, grid=grid, bands=bands)
+    write_qa(qa, record)
     log.info("%s %s: %s", source, scene_id, {k: record[k] for k in record if k != "scene_id"})
     return record
 
