@@ -43,9 +43,11 @@ unit: install
 	$(BIN)/python -m pytest -ra tests/unit $(PYTEST_ARGS)
 
 # Proof that the slurm profile runs the tiny workflow on a real single-node
-# Slurm cluster (installed from Debian's packages; needs root): the static,
-# meteorological and drone chains go through sbatch and must give the same
-# bytes as a local run. CI runs it after `make test`.
-SLURM_TARGETS ?= results/tiny/cubes/dem.zarr results/tiny/cubes/geology.zarr results/tiny/cubes/meteo.zarr results/tiny/cubes/drone.zarr
+# Slurm cluster (installed from Debian's packages; needs root): the pipeline's
+# spine (synthesis, per-scene ingest of every sensor, all cubes, fusion and a
+# year's feature stack; 62 jobs, about 10 minutes on 2 cores) goes through
+# sbatch and must give the same bytes as a local run. CI runs it after
+# `make test`.
+SLURM_TARGETS ?= results/tiny/cubes/fused.zarr results/tiny/features/stack_2022.zarr
 cluster-proof: install
 	bash tests/cluster/slurm_proof.sh --workflow . --configfile config/tiny.yaml --venv $(VENV) -- $(SLURM_TARGETS)

@@ -459,6 +459,26 @@ copy_workflow "$SOURCE" "$STATE_DIR/snapshot"
 SOURCE=$STATE_DIR/snapshot
 (cd "$SOURCE" && find . \( -type f -o -type l \) -printf '%P\n' | sort) >"$STATE_DIR/sources.txt"
 
+# The library is not in the snapshot: jobs import it from the venv (an
+# editable install reads the working tree's src/). Its fingerprint before the
+# first and after the second run tells whether it changed meanwhile, which
+# would make the runs differ for a reason that is not Slurm's.
+library_fingerprint() {
+    "$VENV/bin/python" - <<'PY'
+import hashlib, importlib.util, pathlib
+spec = importlib.util.find_spec("coexplore")
+if spec is None or not spec.submodule_search_locations:
+    print("no coexplore package in this venv")
+else:
+    root = pathlib.Path(next(iter(spec.submodule_search_locations)))
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    print(f"{root} sha256 {h.hexdigest()}")
+PY
+}
+LIBRARY_BEFORE=$(library_fingerprint)
+
 # one "=" argument: a spaced --configfile would also swallow the targets that
 # may follow among the extra arguments (it takes several files)
 CONFIG_ARGS=()
@@ -480,6 +500,12 @@ run_snakemake slurm snakemake --profile "$SLURM_PROFILE" "${CONFIG_ARGS[@]}" --r
 log "run 2/2: on this machine with the profile $LOCAL_PROFILE (timeout ${RUN_TIMEOUT}s)"
 run_snakemake local snakemake --profile "$LOCAL_PROFILE" --cores "$NCPUS" \
     "${CONFIG_ARGS[@]}" "${EXTRA_ARGS[@]}"
+
+LIBRARY_AFTER=$(library_fingerprint)
+[[ $LIBRARY_AFTER == "$LIBRARY_BEFORE" ]] ||
+    die "the coexplore library changed during the proof ($LIBRARY_BEFORE -> $LIBRARY_AFTER):" \
+        "the runs used different code; rerun without editing src/ meanwhile"
+log "library: $LIBRARY_AFTER (unchanged during both runs)"
 
 # ---- 1. the jobs went through sbatch and Slurm ran them to completion
 mapfile -t JOBIDS < <(grep -oE 'submitted with SLURM jobid [0-9]+' "$STATE_DIR/slurm.snakemake.out" |
