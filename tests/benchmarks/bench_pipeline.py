@@ -18,6 +18,7 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +48,14 @@ STAGES = {
 }
 
 
-def stage_table(bench_dir: Path) -> pd.DataFrame:
-    """Wall time (sum over jobs) and peak RSS (max over jobs) per stage."""
+def stage_table(bench_dir: Path, stages: Mapping[str, str] = STAGES) -> pd.DataFrame:
+    """Wall time (sum over jobs) and peak RSS (max over jobs) per stage.
+
+    ``stages`` maps a stage name to the glob of its benchmark files in
+    ``bench_dir``; stages without a file are left out.
+    """
     rows = []
-    for stage, pattern in STAGES.items():
+    for stage, pattern in stages.items():
         files = sorted(bench_dir.glob(pattern))
         if not files:
             continue

@@ -4,8 +4,8 @@ feature stack of one year) and the per-scene ingest before them on areas
 
 Goal: time grows no worse than linearly with area (seconds per megapixel do
 not rise) and peak memory stays roughly flat: the co-registration check
-matches a bounded window, compositing holds one time step, gap filling,
-fusion and the features work tile by tile.
+matches a bounded window; ingest (warp, denoising, writing), compositing,
+gap filling, fusion and the features work tile by tile.
 
 Usage (from the project root)::
 
@@ -32,9 +32,12 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pipeline import stage_table  # noqa: E402  (a sibling script, not a package)
+
 #: stage -> benchmark files, relative to results/{area}/benchmarks
 STAGES = {
-    # per-scene jobs: each warps one scene onto the whole grid (not tiled)
+    # per-scene jobs: each warps one scene onto the grid tile by tile
     "ingest_landsat8": "ingest_landsat8/*.tsv",
     "ingest_sentinel1": "ingest_sentinel1/*.tsv",
     "ingest_drone": "ingest_drone/*.tsv",
@@ -57,7 +60,7 @@ def scaled_config(factor: int) -> tuple[str, dict]:
     return new_id, {**cfg, "areas": {new_id: area}}
 
 
-def run(factor: int, work: Path, cores: int) -> list[dict]:
+def run(factor: int, work: Path, cores: int) -> pd.DataFrame:
     area_id, cfg = scaled_config(factor)
     cfg_path = work / "config" / f"{area_id}.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
@@ -88,24 +91,8 @@ def run(factor: int, work: Path, cores: int) -> list[dict]:
     left, bottom, right, top = area["grid"]["extent"]
     res = area["grid"]["resolution"]
     pixels = round((right - left) / res) * round((top - bottom) / res)
-    rows = []
-    for stage, pattern in STAGES.items():
-        files = sorted(bench.glob(pattern))
-        if not files:
-            continue
-        b = pd.concat([pd.read_csv(f, sep="\t") for f in files])
-        rows.append(
-            {
-                "factor": factor,
-                "pixels": pixels,
-                "stage": stage,
-                "jobs": len(files),
-                "seconds": float(b["s"].sum()),
-                "peak_rss_mb": float(pd.to_numeric(b["max_rss"], errors="coerce").max()),
-                "run_wall_s": wall,
-            }
-        )
-    return rows
+    table = stage_table(bench, STAGES).rename(columns={"wall_s_total": "seconds"})
+    return table.assign(factor=factor, pixels=pixels, run_wall_s=wall)
 
 
 def main() -> None:
@@ -125,8 +112,7 @@ def main() -> None:
                 shutil.copytree(src, work / name, dirs_exist_ok=True)
             else:
                 shutil.copy2(src, work / name)
-        rows = [row for f in args.factors for row in run(f, work, args.cores)]
-    table = pd.DataFrame(rows)
+        table = pd.concat([run(f, work, args.cores) for f in args.factors], ignore_index=True)
     table["s_per_mpx"] = table["seconds"] / (table["pixels"] / 1e6)
     base = table[table["factor"] == table["factor"].min()].set_index("stage")
     table["time_per_px_vs_1x"] = table["s_per_mpx"] / table["stage"].map(base["s_per_mpx"])
