@@ -532,7 +532,8 @@ def build_cube(
             tile=_fill_tile(chunks),
         )
         composites = zarr.open_array(str(tmp_dir / "data"), mode="r", zarr_format=2)
-        ds = empty_like_grid(grid, bands, times, chunks=chunks)  # placeholders, never computed
+        # layout only: every chunk is written by fill_cube_tiles
+        ds = empty_like_grid(grid, bands, times, chunks=chunks)
         ds.attrs.update(
             {
                 "source": source,
@@ -591,7 +592,8 @@ def finish_cube(
     (:class:`coexplore.ingest.meteo.MeteoFields`), so that the cube is
     produced tile by tile (:func:`fill_cube_tiles`).
     """
-    ds = empty_like_grid(grid, bands, times, chunks=chunks)  # placeholders, never computed
+    # layout only: every chunk is written by fill_cube_tiles
+    ds = empty_like_grid(grid, bands, times, chunks=chunks)
     ds.attrs.update({"source": source, **(attrs or {})})
     _write_filled(
         ds,
@@ -615,8 +617,10 @@ def _write_filled(
     smooth_sigma: float,
     edge_limit: int,
 ) -> None:
-    """Write ``ds`` (placeholder ``data``/``filled``) with both variables
-    produced tile by tile from ``data`` by :func:`fill_cube_tiles`."""
+    """Write ``ds``, a template whose lazy ``data``/``filled`` only give the
+    store's layout, with both variables produced tile by tile from ``data``
+    by :func:`fill_cube_tiles` (``write_cube(fill_regions=...)`` never
+    computes the template)."""
     write_cube(
         ds,
         out_path,
